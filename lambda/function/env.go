@@ -2,7 +2,6 @@ package function
 
 import (
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -55,16 +54,6 @@ func SuiteEnv(base []string, ev Event, taskRoot string) []string {
 		env = append(env, key+"="+vars[key])
 	}
 	return env
-}
-
-// lookupEnv returns the value of key in env (KEY=VALUE entries), the last one winning.
-func lookupEnv(env []string, key string) string {
-	for _, kv := range slices.Backward(env) {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }
 
 func firstNonEmpty(values ...string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/onsi/ginkgo/v2/types"
 )
@@ -12,7 +13,7 @@ import (
 type Summary struct {
 	// Passed, Failed and Skipped count as Result does.
 	Passed, Failed, Skipped int
-	// FailedSpecs names each failed spec or suite node with its state and first failure line.
+	// FailedSpecs names each failed spec or suite node with its state and failure message.
 	FailedSpecs []string
 	// SuiteSucceeded is Ginkgo's own verdict on the run.
 	SuiteSucceeded bool
@@ -35,7 +36,8 @@ func ParseReport(data []byte) (Summary, error) {
 		s.SpecialFailures = append(s.SpecialFailures, report.SpecialSuiteFailureReasons...)
 		for _, spec := range report.SpecReports {
 			switch {
-			case spec.State.Is(types.SpecStateFailureStates):
+			case spec.State.Is(types.SpecStateFailureStates) || spec.State == types.SpecStateInvalid:
+				// A state this Ginkgo version does not know is not a pass.
 				s.Failed++
 				s.FailedSpecs = append(s.FailedSpecs, describeFailure(spec))
 			case spec.LeafNodeType != types.NodeTypeIt:
@@ -53,19 +55,22 @@ func ParseReport(data []byte) (Summary, error) {
 	return s, nil
 }
 
-// describeFailure renders `[state] full spec text: first line of the failure message`.
+// describeFailure renders `[state] full spec text: failure message on one line`.
 func describeFailure(spec types.SpecReport) string {
 	name := spec.FullText()
 	if spec.LeafNodeType != types.NodeTypeIt {
 		name = strings.TrimSpace(spec.LeafNodeType.String() + " " + name)
 	}
-	msg := strings.TrimSpace(spec.Failure.Message)
-	if first, _, found := strings.Cut(msg, "\n"); found {
-		msg = strings.TrimSpace(first)
-	}
-	const maxMessage = 200
+	// The whole message on one line: Gomega's first line ("No future change is
+	// possible...") often says less than the ones after it.
+	msg := strings.Join(strings.Fields(spec.Failure.Message), " ")
+	const maxMessage = 300
 	if len(msg) > maxMessage {
-		msg = msg[:maxMessage] + "..."
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "..."
 	}
 	if msg == "" {
 		return fmt.Sprintf("[%s] %s", spec.State, name)

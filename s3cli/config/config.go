@@ -273,7 +273,7 @@ var (
 	bucketPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$`)
 	roleARNPattern     = regexp.MustCompile(`^arn:[a-z-]+:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	regionNamePattern  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
@@ -539,7 +539,7 @@ func resolveAssumeRole(c *Config) error {
 	if c.CredentialsSource == CredentialsNone {
 		return errors.New("config: assume_role_arn needs credentials to assume the role with; use credentials_source static or env_or_profile")
 	}
-	if c.AssumeRoleExternalID != "" && !externalIDPattern.MatchString(c.AssumeRoleExternalID) {
+	if n := len(c.AssumeRoleExternalID); n > 0 && (n < 2 || n > 1224 || !externalIDPattern.MatchString(c.AssumeRoleExternalID)) {
 		return errors.New("config: assume_role_external_id must be 2 to 1224 letters, digits or any of _+=,.@:/-")
 	}
 	if c.AssumeRoleSessionName == "" {

@@ -1,0 +1,3 @@
+module example.com/packfixture
+
+go 1.26

@@ -1,0 +1,194 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/s3cli-dev/s3cli/s3cli/internal/minis3"
+)
+
+const secret = "super-secret-value-123"
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), args, &out, &errOut, "9.9.9")
+	return code, out.String(), errOut.String()
+}
+
+func writeConfig(t *testing.T, v map[string]any) string {
+	t.Helper()
+	data, _ := json.Marshal(v)
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUsage(t *testing.T) {
+	cfg := writeConfig(t, map[string]any{"bucket_name": "bkt"})
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"version", []string{"-v"}, ExitOK, "s3cli version 9.9.9\n", ""},
+		{"help", []string{"-h"}, ExitOK, "Usage: s3cli -c CONFIG.json COMMAND", ""},
+		{"help lists every command", []string{"--help"}, ExitOK, "ensure-storage-exists", ""},
+		{"help names exit codes", []string{"-h"}, ExitOK, "3 exists: the object does not exist", ""},
+		{"help command", []string{"help", "sign"}, ExitOK, "Usage: s3cli -c CONFIG.json sign KEY get|put DURATION", ""},
+		{"command help", []string{"put", "-h"}, ExitOK, "Usage: s3cli -c CONFIG.json put LOCAL_FILE KEY", ""},
+		{"command help with config", []string{"-c", cfg, "get", "-h"}, ExitOK, "temporary", ""},
+		{"no command", []string{}, ExitUsage, "", "s3cli: no command given"},
+		{"unknown flag", []string{"-x"}, ExitUsage, "", "flag provided but not defined: -x"},
+		{"unknown command", []string{"-c", cfg, "frobnicate"}, ExitUsage, "", `unknown command "frobnicate"`},
+		{"missing -c", []string{"exists", "k"}, ExitUsage, "", "-c CONFIG is required"},
+		{"too few args", []string{"-c", cfg, "put", "a"}, ExitUsage, "", "put takes 2 arguments, got 1"},
+		{"too many args", []string{"-c", cfg, "delete", "a", "b"}, ExitUsage, "", "delete takes 1 argument, got 2"},
+		{"no args allowed", []string{"-c", cfg, "ensure-storage-exists", "x"}, ExitUsage, "", "ensure-storage-exists takes no arguments, got 1"},
+		{"optional arg", []string{"-c", cfg, "list", "a", "b"}, ExitUsage, "", "list takes 0 to 1 arguments, got 2"},
+		{"empty key", []string{"-c", cfg, "delete", ""}, ExitUsage, "", "empty argument"},
+		{"command flag", []string{"-c", cfg, "delete", "-r", "k"}, ExitUsage, "", "flag provided but not defined: -r"},
+		{"sign method", []string{"-c", cfg, "sign", "k", "post", "1m"}, ExitUsage, "", `sign: method "post" is not one of get, put`},
+		{"sign duration", []string{"-c", cfg, "sign", "k", "get", "soon"}, ExitUsage, "", `duration "soon" is neither a Go duration`},
+		{"sign too long", []string{"-c", cfg, "sign", "k", "get", "8d"}, ExitUsage, "", `duration "8d" is neither`},
+		{"sign too long seconds", []string{"-c", cfg, "sign", "k", "get", "604801"}, ExitUsage, "", "more than 7 days"},
+		{"missing config file", []string{"-c", "/nonexistent/c.json", "exists", "k"}, ExitError, "", "s3cli: reading config: open /nonexistent/c.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut)
+			}
+			if !strings.Contains(out, tt.stdout) {
+				t.Errorf("stdout %q does not contain %q", out, tt.stdout)
+			}
+			if !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", errOut, tt.stderr)
+			}
+			if tt.code == ExitUsage && !strings.Contains(errOut, "Run 's3cli -h' for usage.") {
+				t.Errorf("usage error without the hint: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestBadConfigExitsOneWithoutSecrets(t *testing.T) {
+	cfg := writeConfig(t, map[string]any{"bucket_name": "bkt", "credentials_source": "none", "secret_access_key": secret})
+	code, out, errOut := run(t, "-c", cfg, "exists", "k")
+	if code != ExitError || out != "" {
+		t.Errorf("exit %d stdout %q", code, out)
+	}
+	if !strings.Contains(errOut, "s3cli: config: credentials_source none takes no access_key_id, secret_access_key or session_token") {
+		t.Errorf("stderr %q", errOut)
+	}
+	if strings.Contains(errOut, secret) {
+		t.Error("the secret was printed")
+	}
+}
+
+func TestCommandsAgainstAServer(t *testing.T) {
+	srv := minis3.New(t.TempDir())
+	srv.CreateBucket("bkt")
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	cfg := writeConfig(t, map[string]any{"bucket_name": "bkt", "host": hs.URL, "access_key_id": "AKIDTEST", "secret_access_key": secret})
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	expect := func(code int, stdout string, args ...string) string {
+		t.Helper()
+		got, out, errOut := run(t, append([]string{"-c", cfg}, args...)...)
+		if got != code {
+			t.Fatalf("%v: exit %d, want %d (stderr %q)", args, got, code, errOut)
+		}
+		if stdout != "*" && out != stdout {
+			t.Fatalf("%v: stdout %q, want %q", args, out, stdout)
+		}
+		if strings.Contains(out+errOut, secret) {
+			t.Fatalf("%v printed the secret", args)
+		}
+		return out
+	}
+	expect(ExitMissing, "", "exists", "k")
+	expect(ExitOK, "{}\n", "properties", "k")
+	expect(ExitOK, "", "put", src, "k")
+	expect(ExitOK, "", "exists", "k")
+	props := expect(ExitOK, "*", "properties", "k")
+	var p map[string]any
+	if err := json.Unmarshal([]byte(props), &p); err != nil || p["content_length"] != float64(7) || p["etag"] == "" || p["last_modified"] == "" {
+		t.Errorf("properties %q", props)
+	}
+	if _, err := time.Parse(time.RFC3339, p["last_modified"].(string)); err != nil {
+		t.Errorf("last_modified %v is not RFC 3339", p["last_modified"])
+	}
+	expect(ExitOK, "k\n", "list")
+	url := expect(ExitOK, "*", "sign", "k", "get", "900")
+	if strings.HasSuffix(url, "\n") || !strings.HasPrefix(url, hs.URL+"/bkt/k?") {
+		t.Errorf("sign printed %q", url)
+	}
+	expect(ExitOK, "", "get", "k", filepath.Join(dir, "out"))
+	if b, _ := os.ReadFile(filepath.Join(dir, "out")); string(b) != "payload" {
+		t.Errorf("got %q", b)
+	}
+	expect(ExitOK, "", "delete", "k")
+	expect(ExitOK, "", "delete", "k")
+	expect(ExitMissing, "", "exists", "k")
+	expect(ExitError, "", "get", "k", filepath.Join(dir, "out2"))
+	expect(ExitOK, "", "delete-recursive")
+
+	missing := writeConfig(t, map[string]any{"bucket_name": "gone-bucket", "host": hs.URL, "access_key_id": "AKIDTEST", "secret_access_key": secret})
+	code, _, errOut := run(t, "-c", missing, "exists", "k")
+	if code != ExitError || !strings.Contains(errOut, `bucket does not exist: "gone-bucket"`) {
+		t.Errorf("exists in missing bucket: exit %d, %q", code, errOut)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := map[string]time.Duration{
+		"900": 15 * time.Minute, "15m": 15 * time.Minute, "1h30m": 90 * time.Minute,
+		"1": time.Second, "604800": 7 * 24 * time.Hour, "168h": 7 * 24 * time.Hour,
+	}
+	for in, want := range tests {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-5", "0s", "500ms", "169h", "604801", "1.5", "ten", "15 m"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	r := redactor([]string{"AKIDSECRET", "abc", ""})
+	if got := r("key AKIDSECRET and abc"); got != "key [REDACTED] and abc" {
+		t.Errorf("redact = %q", got)
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range List {
+		if c.Summary == "" || c.Help == "" || c.Run == nil || c.MinArgs > c.MaxArgs {
+			t.Errorf("command %s is incomplete", c.Name)
+		}
+		if !strings.Contains(Usage(), c.Name) {
+			t.Errorf("usage does not list %s", c.Name)
+		}
+	}
+}

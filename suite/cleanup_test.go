@@ -1,0 +1,76 @@
+package suite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/s3cli-dev/s3cli/fixtures"
+)
+
+// expectNoLeftovers runs at the very end of the suite (a SynchronizedBeforeSuite cleanup, so
+// after every process finished and every cleanup ran): nothing named with this run's id may
+// be left on the target, and every resource the fixtures tracked must have been removed.
+func expectNoLeftovers(ctx SpecContext, e *fixtures.Env) {
+	left, err := e.Leftovers(ctx)
+	Expect(err).NotTo(HaveOccurred(), "listing what run %s may have left", e.RunID)
+	Expect(left).To(BeEmpty(), "run %s left resources on target %s", e.RunID, e.Target.Name())
+	Expect(fixtures.NotRemoved()).To(BeEmpty(), "resources created by process 1 whose removal failed")
+	fmt.Fprintf(os.Stderr, "[suite] run %s left no bucket, IAM role, Lambda function or log group\n", e.RunID)
+}
+
+var _ = Describe("the fixture layer", func() {
+	It("removes a bucket with objects, versions and an unfinished multipart upload", func(ctx SpecContext) {
+		var cleanups fixtures.Cleanups
+		bucket, err := env.CreateBucket(ctx, "cleanup", cleanups.Add)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(cleanups.Run) // in case an expectation below fails
+
+		c := env.Clients.S3
+		_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+			Bucket:                  aws.String(bucket),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		for _, body := range []string{"one", "two"} {
+			_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), Body: strings.NewReader(body)})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")}) // a delete marker
+		Expect(err).NotTo(HaveOccurred())
+		_, err = c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("big")})
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(cleanups.Run(ctx)).To(Succeed())
+		_, err = c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+		Expect(err).To(HaveOccurred(), "bucket %s still exists after its cleanup", bucket)
+	})
+
+	It("names resources uniquely with the run id", func() {
+		a, b := env.Name("same"), env.Name("same")
+		Expect(a).NotTo(Equal(b))
+		Expect(a).To(HavePrefix(env.RunPrefix()))
+		Expect(len(env.Name(strings.Repeat("x", 100)))).To(BeNumerically("<=", 63))
+	})
+
+	It("refuses requests signed with an unknown key when the target enforces IAM", func(ctx SpecContext) {
+		if !env.Target.Capabilities().EnforcesIAM {
+			Skip("target " + env.Target.Name() + " does not enforce IAM, so an unknown key is accepted there")
+		}
+		cfg := env.Target.Config()
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("AKIAUNKNOWNKEY000000", "not-the-secret", "")
+		_, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil }).ListBuckets(ctx, &s3.ListBucketsInput{})
+		var apiErr smithy.APIError
+		Expect(errors.As(err, &apiErr)).To(BeTrue(), "expected a service error, got %v", err)
+		Expect(apiErr.ErrorCode()).To(BeElementOf("InvalidAccessKeyId", "AccessDenied", "SignatureDoesNotMatch", "InvalidClientTokenId"))
+	})
+})

@@ -1,0 +1,105 @@
+package suite
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/targets"
+)
+
+// env is the run's fixture environment, ready in every parallel process once
+// SynchronizedBeforeSuite is done. Specs reach the target only through it.
+var env *fixtures.Env
+
+// lambdaGateway, when set, puts the Lambda gateway in front of moto targets so they run
+// functions (Capabilities().RunsLambda becomes true). The single place to wire lambda/gateway.
+var lambdaGateway targets.LambdaGatewayFunc
+
+// startedTarget is the target process 1 started; the other processes attach to it.
+var startedTarget targets.Target
+
+// s3cliPackage is the s3cli main package the suite builds unless S3CLI_BIN names a binary.
+const s3cliPackage = "github.com/s3cli-dev/s3cli/s3cli"
+
+// handoff is what process 1 passes to every process.
+type handoff struct {
+	RunID  string
+	S3CLI  string
+	Target json.RawMessage
+}
+
+func TestSuite(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "s3cli suite")
+}
+
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	opts := targets.OptionsFromEnv()
+	opts.RunID = fixtures.NewRunID()
+	opts.LambdaGateway = lambdaGateway
+	opts.Log = os.Stderr
+
+	t, err := targets.Start(ctx, opts)
+	Expect(err).NotTo(HaveOccurred(), "starting the target (S3CLI_TARGET=%q)", opts.Target)
+	startedTarget = t
+	// Registered first, so it runs last: after every spec's and every later suite cleanup,
+	// even when a spec failed or the run was interrupted.
+	DeferCleanup(func(ctx SpecContext) {
+		start := time.Now()
+		err := t.Stop(ctx)
+		fmt.Fprintf(os.Stderr, "[suite] target %s stopped in %s\n", t.Name(), time.Since(start).Round(100*time.Millisecond))
+		Expect(err).NotTo(HaveOccurred(), "stopping the target")
+	}, NodeTimeout(2*time.Minute))
+	fmt.Fprintf(os.Stderr, "[suite] run %s target %s\n", opts.RunID, t.Summary())
+
+	s3cli, err := s3cliBinary()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(gexec.CleanupBuildArtifacts)
+
+	env := fixtures.NewEnv(t, opts.RunID, s3cli)
+	DeferCleanup(expectNoLeftovers, env, NodeTimeout(2*time.Minute))
+
+	data, err := targets.MarshalHandoff(ctx, t)
+	Expect(err).NotTo(HaveOccurred())
+	b, err := json.Marshal(handoff{RunID: opts.RunID, S3CLI: s3cli, Target: data})
+	Expect(err).NotTo(HaveOccurred())
+	return b
+}, func(ctx SpecContext, data []byte) {
+	var h handoff
+	Expect(json.Unmarshal(data, &h)).To(Succeed(), "decoding what process 1 passed")
+	t := startedTarget
+	if t == nil {
+		var err error
+		t, err = targets.Attach(ctx, h.Target)
+		Expect(err).NotTo(HaveOccurred())
+	}
+	env = fixtures.NewEnv(t, h.RunID, h.S3CLI)
+}, NodeTimeout(10*time.Minute))
+
+// s3cliBinary returns S3CLI_BIN when set (inside the Lambda function the binary sits beside
+// the suite), else builds the s3cli package with gexec.
+func s3cliBinary() (string, error) {
+	if p := os.Getenv("S3CLI_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("S3CLI_BIN %q: %w", p, err)
+		}
+		return p, nil
+	}
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "[suite] building s3cli (%s)...", s3cliPackage)
+	p, err := gexec.Build(s3cliPackage)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, " failed after %s\n", time.Since(start).Round(100*time.Millisecond))
+		return "", fmt.Errorf("building s3cli from %s (set S3CLI_BIN to use a built binary): %w", s3cliPackage, err)
+	}
+	fmt.Fprintf(os.Stderr, " done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return p, nil
+}
