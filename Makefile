@@ -43,7 +43,7 @@ test-unit: ## unit and conformance tests of every package but the suite
 	$(GO) test -count=1 $(UNIT_PKGS)
 
 test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint)
-	S3CLI_TARGET=$(TARGET) $(GO) test -count=1 -timeout $(SUITE_TIMEOUT) ./suite \
+	S3CLI_TARGET=$(TARGET) $(GO) test -v -count=1 -timeout $(SUITE_TIMEOUT) ./suite \
 	  -ginkgo.label-filter='$(HOST_LABELS)' $(GINKGO_FLAGS)
 
 test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehearsal when AWS_ENDPOINT_URL is set)

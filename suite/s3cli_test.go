@@ -18,7 +18,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -74,6 +77,17 @@ func (r *s3cliRun) secret() string {
 		return s
 	}
 	return ""
+}
+
+// principalOf turns a caller ARN into the ARN a trust policy names: an
+// assumed-role session becomes its role.
+func principalOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/") {
+		role := strings.Split(strings.TrimPrefix(parts[5], "assumed-role/"), "/")[0]
+		return fmt.Sprintf("arn:%s:iam::%s:role/%s", parts[1], parts[4], role)
+	}
+	return arn
 }
 
 // s3cli starts the binary with -c config and args.
@@ -202,6 +216,33 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			got, err := os.ReadFile(out)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(bytes.Equal(got, data)).To(BeTrue(), "the downloaded bytes equal the uploaded ones")
+		})
+
+		It("uploads and downloads an empty file", func(ctx SpecContext) {
+			src, _ := r.file("empty", 0)
+			r.exits(0, "put", src, "empty")
+			out := filepath.Join(r.dir, "empty.out")
+			Expect(os.WriteFile(out, []byte("old"), 0o644)).To(Succeed())
+			r.exits(0, "get", "empty", out)
+			Expect(os.ReadFile(out)).To(BeEmpty())
+		})
+
+		It("uploads a stream from standard input in parts", func(ctx SpecContext) {
+			cfg := r.writeConfig("stream.json", map[string]any{"upload_part_size": 5 << 20, "upload_concurrency": 2})
+			_, data := r.file("stream.bin", 11<<20)
+			cmd := exec.Command(env.S3CLI, "-c", cfg, "put", "/dev/stdin", "streamed")
+			cmd.Stdin = bytes.NewReader(data) // not a file: s3cli reads a pipe
+			s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+			Expect(err).NotTo(HaveOccurred())
+			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			head, err := env.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.bucket, Key: aws.String("streamed")})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(aws.ToString(head.ETag)).To(HaveSuffix(`-3"`))
+			out := filepath.Join(r.dir, "streamed.out")
+			r.exits(0, "get", "streamed", out)
+			got, err := os.ReadFile(out)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(bytes.Equal(got, data)).To(BeTrue())
 		})
 
 		It("puts keys under folder_name and reads them back through it", func(ctx SpecContext) {
@@ -440,6 +481,54 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			Expect(err).NotTo(HaveOccurred())
 			Eventually(s3cli(cfg, "ensure-storage-exists")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
 			r.exits(0, "ensure-storage-exists")
+		})
+	})
+
+	Describe("assume_role_arn", func() {
+		It("works with the credentials of the assumed role", func(ctx SpecContext) {
+			id, err := env.Clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			Expect(err).NotTo(HaveOccurred())
+			partition := strings.Split(aws.ToString(id.Arn), ":")[1]
+			roleName := env.Name("s3cli-role")
+			// The account root lets any allowed identity of the account assume the role on AWS;
+			// the caller itself is named too, for emulators that match principals exactly.
+			trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:%s:iam::%s:root",%q]},"Action":"sts:AssumeRole"}]}`,
+				partition, aws.ToString(id.Account), principalOf(aws.ToString(id.Arn)))
+			role, err := env.Clients.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+				RoleName: &roleName, AssumeRolePolicyDocument: &trust,
+				Tags: []iamtypes.Tag{{Key: aws.String(fixtures.TagKey), Value: aws.String(env.RunID)}},
+			})
+			Expect(err).NotTo(HaveOccurred())
+			fixtures.Track(fixtures.KindRole, roleName, func(ctx context.Context) error {
+				_, _ = env.Clients.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &roleName, PolicyName: aws.String("s3cli")})
+				_, err := env.Clients.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &roleName})
+				return err
+			}, DeferCleanup)
+			// The role may put and get objects of this bucket, but not delete them.
+			policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+				{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:%[1]s:s3:::%[2]s/*"},
+				{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:%[1]s:s3:::%[2]s"}]}`, partition, r.bucket)
+			_, err = env.Clients.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &roleName, PolicyName: aws.String("s3cli"), PolicyDocument: &policy})
+			Expect(err).NotTo(HaveOccurred())
+
+			cfg := r.writeConfig("role.json", map[string]any{"assume_role_arn": aws.ToString(role.Role.Arn), "assume_role_session_name": "s3cli-spec"})
+			src, data := r.file("by-role", 100)
+			// IAM is eventually consistent: a new role may not be assumable at once.
+			Eventually(func() int {
+				s := s3cli(cfg, "put", src, "by-role")
+				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit())
+				return s.ExitCode()
+			}).WithTimeout(2 * time.Minute).WithPolling(3 * time.Second).Should(Equal(0))
+			out := filepath.Join(r.dir, "by-role.out")
+			Eventually(s3cli(cfg, "get", "by-role", out)).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Expect(os.ReadFile(out)).To(Equal(data))
+
+			if env.Target.Capabilities().EnforcesIAM {
+				s := s3cli(cfg, "delete", "by-role")
+				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+				Expect(s.Err).To(gbytes.Say("AccessDenied"), "the role's policy, not the caller's, decides")
+				Expect(r.keys(ctx)).To(ContainElement("by-role"))
+			}
 		})
 	})
 

@@ -64,8 +64,8 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 
-	env := fixtures.NewEnv(t, opts.RunID, s3cli)
-	DeferCleanup(expectNoLeftovers, env, NodeTimeout(2*time.Minute))
+	runEnv := fixtures.NewEnv(t, opts.RunID, s3cli)
+	DeferCleanup(expectNoLeftovers, runEnv, NodeTimeout(2*time.Minute))
 
 	data, err := targets.MarshalHandoff(ctx, t)
 	Expect(err).NotTo(HaveOccurred())

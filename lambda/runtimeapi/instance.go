@@ -345,7 +345,7 @@ func (in *instance) finish(ctx context.Context, r *report, o outcome, line, stat
 		logLine{at: now, text: "END RequestId: " + r.id},
 		logLine{at: now, text: r.line()})
 
-	if err := in.e.ship(ctx, r.fn.Name, in.stream, lines); err != nil {
+	if err := in.e.ship(ctx, r.fn, in.stream, lines); err != nil {
 		in.e.logf("runtimeapi: shipping the log of %s %s: %v", r.fn.Name, r.id, err)
 	}
 	res := &Result{

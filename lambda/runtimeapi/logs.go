@@ -71,23 +71,25 @@ func tail(lines []logLine) string {
 
 // ship writes lines to the function's log stream, creating the group and the
 // stream when they are missing (also when a cleanup removed them meanwhile).
-func (e *Executor) ship(ctx context.Context, function, stream string, lines []logLine) error {
+// Logs go to the function's region, as Lambda's do.
+func (e *Executor) ship(ctx context.Context, fn Function, stream string, lines []logLine) error {
 	if e.logs == nil {
 		return nil
 	}
 	// The log is shipped even when the caller has gone, within its own deadline.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	group := logGroup(function)
+	region := func(o *cloudwatchlogs.Options) { o.Region = fn.Region }
+	group := logGroup(fn.Name)
 	for _, batch := range batches(events(lines)) {
 		in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: batch}
-		_, err := e.logs.PutLogEvents(ctx, in)
+		_, err := e.logs.PutLogEvents(ctx, in, region)
 		var notFound *types.ResourceNotFoundException
 		if errors.As(err, &notFound) {
-			if err := createStream(ctx, e.logs, group, stream); err != nil {
+			if err := createStream(ctx, e.logs, group, stream, region); err != nil {
 				return err
 			}
-			_, err = e.logs.PutLogEvents(ctx, in)
+			_, err = e.logs.PutLogEvents(ctx, in, region)
 		}
 		if err != nil {
 			return fmt.Errorf("putting %d log events to %s %s: %w", len(batch), group, stream, err)
@@ -96,11 +98,11 @@ func (e *Executor) ship(ctx context.Context, function, stream string, lines []lo
 	return nil
 }
 
-func createStream(ctx context.Context, api LogsAPI, group, stream string) error {
-	if _, err := api.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group}); err != nil && !alreadyExists(err) {
+func createStream(ctx context.Context, api LogsAPI, group, stream string, optFns ...func(*cloudwatchlogs.Options)) error {
+	if _, err := api.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group}, optFns...); err != nil && !alreadyExists(err) {
 		return fmt.Errorf("creating log group %s: %w", group, err)
 	}
-	if _, err := api.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &group, LogStreamName: &stream}); err != nil && !alreadyExists(err) {
+	if _, err := api.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &group, LogStreamName: &stream}, optFns...); err != nil && !alreadyExists(err) {
 		return fmt.Errorf("creating log stream %s in %s: %w", stream, group, err)
 	}
 	return nil

@@ -76,7 +76,7 @@ func TestTailKeepsTheLast4096Bytes(t *testing.T) {
 		want  string
 	}{
 		{[]string{"a", "b"}, "a\nb\n"},
-		{[]string{strings.Repeat("x", 5000), "REPORT"}, strings.Repeat("x", 4096-7) + "\nREPORT\n"},
+		{[]string{strings.Repeat("x", 5000), "REPORT"}, strings.Repeat("x", 4096-len("\nREPORT\n")) + "\nREPORT\n"},
 	}
 	for _, tt := range tests {
 		var lines []logLine

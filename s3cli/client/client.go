@@ -83,9 +83,6 @@ func New(ctx context.Context, cfg *config.Config) (*Client, error) {
 	return &Client{cfg: cfg, s3: client}, nil
 }
 
-// S3 returns the underlying SDK client.
-func (c *Client) S3() *s3.Client { return c.s3 }
-
 func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
 	var base aws.Config
 	switch cfg.CredentialsSource {

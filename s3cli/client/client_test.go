@@ -345,7 +345,9 @@ func TestGetResumesABrokenBody(t *testing.T) {
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
 		t.Fatal("resumed download differs")
 	}
-	resumed := h.requests(func(r *http.Request) bool { return r.Header.Get("Range") == fmt.Sprintf("bytes=%d-3145727", 2097152+300000) })
+	resumed := h.requests(func(r *http.Request) bool {
+		return r.Header.Get("Range") == fmt.Sprintf("bytes=%d-3145727", 2097152+300000)
+	})
 	if len(resumed) != 1 {
 		t.Errorf("%d resumed requests from the break point, want 1", len(resumed))
 	}
@@ -381,7 +383,9 @@ func TestFailedGetLeavesTargetAndNoTemporaryFile(t *testing.T) {
 		t.Errorf("target changed to %d bytes", len(got))
 	}
 	assertOnly(t, dir, "target", filepath.Base(src))
-	if n := len(h.requests(func(r *http.Request) bool { return strings.HasPrefix(r.Header.Get("Range"), "bytes=314") || strings.HasPrefix(r.Header.Get("Range"), "bytes=3146") })); n != maxBodyAttempts {
+	if n := len(h.requests(func(r *http.Request) bool {
+		return strings.HasPrefix(r.Header.Get("Range"), "bytes=314") || strings.HasPrefix(r.Header.Get("Range"), "bytes=3146")
+	})); n != maxBodyAttempts {
 		t.Errorf("%d attempts at the broken part, want %d", n, maxBodyAttempts)
 	}
 }
@@ -684,5 +688,40 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 			t.Errorf("%s holds %v, want %v", dir, got, names)
 			return
 		}
+	}
+}
+
+func TestEnvOrProfileUsesTheSDKChain(t *testing.T) {
+	h := newHarness(t, false)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENVIRONMENT")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "env-token")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	c := h.client(map[string]any{"access_key_id": nil, "secret_access_key": nil, "credentials_source": "env_or_profile", "region": "eu-west-2"})
+	if _, err := c.Exists(context.Background(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	r := h.requests(func(*http.Request) bool { return true })[0]
+	if auth := r.Header.Get("Authorization"); !strings.Contains(auth, "Credential=AKIDFROMENVIRONMENT/") || !strings.Contains(auth, "/eu-west-2/s3/") {
+		t.Errorf("Authorization %q does not use the environment's key and the config's region", auth)
+	}
+	if r.Header.Get("X-Amz-Security-Token") != "env-token" {
+		t.Error("session token from the environment not sent")
+	}
+}
+
+func TestEnvOrProfileReportsABadProfile(t *testing.T) {
+	h := newHarness(t, false)
+	t.Setenv("AWS_PROFILE", "no-such-profile")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	data, _ := json.Marshal(map[string]any{"bucket_name": testBucket, "host": h.http.URL, "credentials_source": "env_or_profile"})
+	cfg, err := config.Parse(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "loading credentials from the environment or profile") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -97,10 +97,13 @@ func (c *Client) putStream(ctx context.Context, op string, r io.Reader, key stri
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: reading local file: %w", op, err)
 	}
-	if int64(n) < ps || !c.cfg.MultipartUpload {
-		if int64(n) == ps {
+	if int64(n) == ps && !c.cfg.MultipartUpload {
+		var one [1]byte
+		if k, _ := io.ReadFull(r, one[:]); k > 0 {
 			return fmt.Errorf("%s: input longer than upload_part_size needs multipart_upload true", op)
 		}
+	}
+	if int64(n) < ps || !c.cfg.MultipartUpload {
 		return c.putSingle(ctx, op, bytes.NewReader(first[:n]), int64(n), key)
 	}
 	// The pool caps memory: upload_concurrency buffers, each back once its part is sent.

@@ -1,0 +1,176 @@
+// Package gateway puts Lambda execution in front of an AWS emulator that has
+// none (moto): it answers the Lambda Invoke API by running the function with
+// the local executor (lambda/runtimeapi) and forwards every other request,
+// unchanged, to the emulator. Clients and the aws CLI see one endpoint.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/s3cli-dev/s3cli/lambda/runtimeapi"
+)
+
+// upstreamTimeout bounds each of the gateway's own calls to the upstream.
+const upstreamTimeout = 30 * time.Second
+
+// Config says where the upstream emulator is and how the gateway calls it.
+type Config struct {
+	Upstream string     // base URL of the emulator (moto), e.g. http://127.0.0.1:5000
+	AWS      aws.Config // credentials and default region of the gateway's own upstream calls
+	Log      io.Writer  // progress lines; nil = discard
+	Listen   string     // address to listen on; "" = 127.0.0.1:0
+}
+
+// Gateway is a running gateway. Close it to stop it and every function process.
+type Gateway struct {
+	upstream *url.URL
+	region   string
+	log      io.Writer
+	srv      *http.Server
+	url      string
+	proxy    *httputil.ReverseProxy
+	exec     *runtimeapi.Executor
+	lambda   *lambda.Client
+	sts      *sts.Client
+	s3       *s3.Client
+
+	ctx    context.Context // asynchronous (Event) invocations; cancelled by Close
+	cancel context.CancelFunc
+	events sync.WaitGroup
+
+	mu   sync.Mutex
+	code map[string]deployed // by region + "/" + function name
+}
+
+// deployed is a function's code as it passed through the gateway.
+type deployed struct {
+	zip    []byte
+	sha256 string
+}
+
+// Start listens on 127.0.0.1 (or cfg.Listen) and serves until Close.
+func Start(ctx context.Context, cfg Config) (*Gateway, error) {
+	up, err := url.Parse(cfg.Upstream)
+	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" || strings.Trim(up.Path, "/") != "" {
+		return nil, fmt.Errorf("gateway: upstream %q is not an http(s) base URL like http://127.0.0.1:5000", cfg.Upstream)
+	}
+	listen := cfg.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: listening on %s: %w", listen, err)
+	}
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	region := cfg.AWS.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	awsCfg := cfg.AWS.Copy()
+	awsCfg.Region = region
+	awsCfg.BaseEndpoint = aws.String(strings.TrimRight(up.String(), "/"))
+
+	g := &Gateway{
+		upstream: up,
+		region:   region,
+		log:      logw,
+		url:      "http://" + ln.Addr().String(),
+		lambda:   lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, MotoSigningWorkaround) }),
+		sts:      sts.NewFromConfig(awsCfg),
+		s3:       s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		code:     map[string]deployed{},
+	}
+	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.exec = runtimeapi.New(
+		runtimeapi.WithLogs(cloudwatchlogs.NewFromConfig(awsCfg)),
+		runtimeapi.WithCredentials(g.assumeRole),
+		runtimeapi.WithProgress(logw),
+	)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil               // the upstream is local; never route it through a proxy
+	transport.ExpectContinueTimeout = 0 // send bodies at once, whatever the client's Expect header
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = up.Scheme, up.Host
+			pr.Out.Host = pr.In.Host // the client signed this Host: keep it, so SigV4 still verifies
+		},
+		Transport:      transport,
+		FlushInterval:  -1,
+		ModifyResponse: g.captureCode,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, http.StatusBadGateway, "ServiceException", fmt.Sprintf("gateway: forwarding %s %s to %s: %v", r.Method, r.URL.Path, up.Host, err))
+		},
+	}
+	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		if err := g.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(logw, "gateway: serving: %v\n", err)
+		}
+	}()
+	g.logf("gateway: listening on %s, forwarding to %s", g.url, up.Host)
+	return g, nil
+}
+
+// URL is the gateway's base URL, for BaseEndpoint, AWS_ENDPOINT_URL or --endpoint-url.
+func (g *Gateway) URL() string { return g.url }
+
+// Close kills every function process, removes their files and stops the server.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.cancel()
+	execErr := g.exec.Close(ctx)
+	srvErr := g.srv.Shutdown(ctx)
+	if srvErr != nil {
+		_ = g.srv.Close()
+	}
+	g.events.Wait()
+	if err := errors.Join(execErr, srvErr); err != nil {
+		return fmt.Errorf("gateway: closing: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP answers Lambda Invoke, captures function code on its way to the
+// upstream, and forwards everything else. Paths are matched by hand rather
+// than with http.ServeMux, which would redirect S3 keys such as "a//b".
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const functions = "/2015-03-31/functions"
+	path := r.URL.Path
+	switch {
+	case r.Method == http.MethodPost && strings.HasPrefix(path, functions+"/") && strings.HasSuffix(path, "/invocations"):
+		name := strings.TrimSuffix(strings.TrimPrefix(path, functions+"/"), "/invocations")
+		if name != "" && !strings.Contains(name, "/") {
+			g.invoke(w, r, name)
+			return
+		}
+	case r.Method == http.MethodPost && (path == functions || path == functions+"/"),
+		r.Method == http.MethodPut && strings.HasPrefix(path, functions+"/") && strings.HasSuffix(path, "/code"):
+		g.forwardCapturing(w, r)
+		return
+	}
+	g.proxy.ServeHTTP(w, r)
+}
+
+func (g *Gateway) logf(format string, args ...any) {
+	fmt.Fprintf(g.log, format+"\n", args...)
+}
