@@ -5,7 +5,7 @@
 # Env: FUNCTION_NAME (default s3cli-test-runner), PACKAGE_ZIP (default bin/deployment.zip),
 #      ROLE_ARN (default S3CLI_ROLE_ARN, else the IamRoleArn output of stack STACK_NAME),
 #      TIMEOUT (seconds, default 900), MEMORY (MB, default 1024), ARCH (x86_64 or arm64),
-#      S3CLI_RUN_ID (when set, the function and its log group are tagged s3cli-test-run=ID,
+#      S3CLI_RUN_ID (when set, the function and its log group are tagged s3cli-run=ID,
 #      so make aws-clean can find them).
 set -euo pipefail
 # shellcheck source=lib.sh

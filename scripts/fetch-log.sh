@@ -38,7 +38,7 @@ read_stream() {
     next=$(jq -r '.nextForwardToken // ""' <<<"$page")
     # The end of the stream: the same token comes back.
     if [[ -z $next || $next == "$token" ]]; then break; fi
-    token=$next; break
+    token=$next
   done
   log "read $pages pages of stream $1"
 }

@@ -10,7 +10,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Names and tag shared with fixtures/awsmode (TagKey); used by the scripts that source this.
 # shellcheck disable=SC2034
-TAG_KEY=s3cli-test-run
+TAG_KEY=s3cli-run
 FUNCTION_NAME=${FUNCTION_NAME:-s3cli-test-runner}
 STACK_NAME=${STACK_NAME:-s3cli-test}
 PACKAGE_ZIP=${PACKAGE_ZIP:-$REPO_ROOT/bin/deployment.zip}

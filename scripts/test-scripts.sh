@@ -85,7 +85,7 @@ bucket=$(output BucketName)
 role=$(output IamRoleArn)
 expect_like "stack-up.sh prints BucketName ($bucket)" "$bucket" "$STACK_NAME-*"
 expect_like "stack-up.sh prints IamRoleArn ($role)" "$role" "arn:aws:iam::*:role/$STACK_NAME-*"
-tag=$(aws s3api get-bucket-tagging --bucket "$bucket" --query "TagSet[?Key=='s3cli-test-run'].Value" --output text 2>/dev/null || true)
+tag=$(aws s3api get-bucket-tagging --bucket "$bucket" --query "TagSet[?Key=='s3cli-run'].Value" --output text 2>/dev/null || true)
 expect "the stack's bucket carries the run's tag" "$tag" "$run_id"
 check "stack-up.sh a second time updates or leaves the stack" "$here/stack-up.sh"
 expect "the second stack-up.sh prints the same bucket" "$(output BucketName)" "$bucket"
@@ -110,9 +110,9 @@ check "deploy-function.sh creates the function (role from the stack)" "$here/dep
 state=$(aws lambda get-function-configuration --function-name "$FUNCTION_NAME" --output json 2>/dev/null || echo '{}')
 expect "the function is Active" "$(jq -r .State <<<"$state")" Active
 expect "the function uses the stack's role" "$(jq -r .Role <<<"$state")" "$role"
-fn_tag=$(aws lambda list-tags --resource "$(jq -r .FunctionArn <<<"$state")" --query "Tags.\"s3cli-test-run\"" --output text 2>/dev/null || true)
+fn_tag=$(aws lambda list-tags --resource "$(jq -r .FunctionArn <<<"$state")" --query "Tags.\"s3cli-run\"" --output text 2>/dev/null || true)
 expect "the function carries the run's tag" "$fn_tag" "$run_id"
-group_tag=$(aws logs list-tags-log-group --log-group-name "/aws/lambda/$FUNCTION_NAME" --query "tags.\"s3cli-test-run\"" --output text 2>/dev/null || true)
+group_tag=$(aws logs list-tags-log-group --log-group-name "/aws/lambda/$FUNCTION_NAME" --query "tags.\"s3cli-run\"" --output text 2>/dev/null || true)
 expect "its log group exists and carries the run's tag" "$group_tag" "$run_id"
 check "deploy-function.sh with the same package" "$here/deploy-function.sh"
 expect "an unchanged package is not uploaded again" "$(grep -c 'code unchanged' "$work/last.err")" 1

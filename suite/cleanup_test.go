@@ -21,6 +21,12 @@ import (
 // after every process finished and every cleanup ran): nothing named with this run's id may
 // be left on the target, and every resource the fixtures tracked must have been removed.
 func expectNoLeftovers(ctx SpecContext, e *fixtures.Env) {
+	if e.Target.Capabilities().Restricted {
+		// Inside the Lambda function the execution role may not list the account; the host
+		// side of the same run checks for leftovers.
+		fmt.Fprintf(os.Stderr, "[suite] leftover check skipped: target %s runs with restricted credentials\n", e.Target.Name())
+		return
+	}
 	left, err := e.Leftovers(ctx)
 	Expect(err).NotTo(HaveOccurred(), "listing what run %s may have left", e.RunID)
 	Expect(left).To(BeEmpty(), "run %s left resources on target %s", e.RunID, e.Target.Name())

@@ -50,7 +50,9 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		Expect(err).NotTo(HaveOccurred())
 
 		roleName := env.Name("fn-role")
-		roleARN, err = functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, map[string]string{fixtures.TagKey: env.RunID})
+		trustees, err := env.ExecutionRoleTrustees(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		roleARN, err = functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, map[string]string{fixtures.TagKey: env.RunID}, trustees...)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func(ctx SpecContext) error { return functions.DeleteRole(ctx, env.Clients, roleName) }, NodeTimeout(2*time.Minute))
 

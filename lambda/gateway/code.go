@@ -27,8 +27,9 @@ type codeSource struct {
 
 // capture travels with a forwarded request, so that its response can record the code.
 type capture struct {
-	region string
-	src    codeSource
+	region  string
+	src     codeSource
+	deleted string // DeleteFunction of this function
 }
 
 type captureKey struct{}
@@ -72,6 +73,12 @@ func (g *Gateway) forwardCapturing(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) captureCode(resp *http.Response) error {
 	c, _ := resp.Request.Context().Value(captureKey{}).(*capture)
 	if c == nil || resp.StatusCode/100 != 2 {
+		return nil
+	}
+	if c.deleted != "" {
+		g.mu.Lock()
+		delete(g.code, c.region+"/"+c.deleted)
+		g.mu.Unlock()
 		return nil
 	}
 	body, err := io.ReadAll(resp.Body)

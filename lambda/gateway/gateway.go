@@ -167,6 +167,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Method == http.MethodPut && strings.HasPrefix(path, functions+"/") && strings.HasSuffix(path, "/code"):
 		g.forwardCapturing(w, r)
 		return
+	case r.Method == http.MethodDelete && strings.HasPrefix(path, functions+"/") && !strings.Contains(path[len(functions)+1:], "/"):
+		name, qualifier, arnRegion := splitName(path[len(functions)+1:], r.URL.Query().Get("Qualifier"))
+		if name != "" && qualifier == "" { // the function itself goes, and the code the gateway held for it
+			c := &capture{region: cmpOr(arnRegion, requestRegion(r, g.region)), deleted: name}
+			r = r.WithContext(context.WithValue(r.Context(), captureKey{}, c))
+		}
 	}
 	g.proxy.ServeHTTP(w, r)
 }

@@ -126,12 +126,18 @@ func startGateway(t *testing.T, m *moto, cfg aws.Config) *Gateway {
 
 const trustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
+// trustingAlso is a trust policy for Lambda and principal: an IAM-enforcing
+// moto checks AssumeRole against the gateway's identity.
+func trustingAlso(principal string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com","AWS":"` + principal + `"},"Action":"sts:AssumeRole"}]}`
+}
+
 // deploy creates an execution role and a function through cfg's endpoint and
 // waits until the function is active.
-func deploy(t *testing.T, cfg aws.Config, name string, code []byte) string {
+func deploy(t *testing.T, cfg aws.Config, name string, code []byte, trust string) string {
 	t.Helper()
 	ctx := testContext(t)
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: aws.String(trustPolicy)})
+	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: aws.String(trust)})
 	if err != nil {
 		t.Fatalf("creating the execution role: %v", err)
 	}
@@ -222,7 +228,7 @@ func TestInvokeRunsTheFunctionWithItsExecutionRoleAndShipsTheLog(t *testing.T) {
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	cfg := config(g.URL(), "testing", "testing")
-	role := deploy(t, cfg, "gw-whoami", pkg("1"))
+	role := deploy(t, cfg, "gw-whoami", pkg("1"), trustPolicy)
 
 	out, res := invoke(t, cfg, "gw-whoami", `{"action":"whoami","marker":"first"}`)
 	if out.StatusCode != 200 || out.FunctionError != nil || aws.ToString(out.ExecutedVersion) != "$LATEST" {
@@ -259,7 +265,7 @@ func TestInvokeAnswersLikeLambda(t *testing.T) {
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	cfg := config(g.URL(), "testing", "testing")
-	deploy(t, cfg, "gw-answers", pkg("1"))
+	deploy(t, cfg, "gw-answers", pkg("1"), trustPolicy)
 	lc := lambda.NewFromConfig(cfg)
 	ctx := testContext(t)
 
@@ -278,7 +284,7 @@ func TestInvokeAnswersLikeLambda(t *testing.T) {
 	})
 	t.Run("code not uploaded through the gateway", func(t *testing.T) {
 		direct := config(m.url, "testing", "testing")
-		deploy(t, direct, "gw-direct", pkg("1"))
+		deploy(t, direct, "gw-direct", pkg("1"), trustPolicy)
 		_, err := lambda.NewFromConfig(cfg).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("gw-direct")})
 		var notFound *types.ResourceNotFoundException
 		if !errors.As(err, &notFound) || !strings.Contains(notFound.ErrorMessage(), "uploaded through it") {
@@ -324,7 +330,7 @@ func TestUpdatedCodeRunsAfterUpdateFunctionCode(t *testing.T) {
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	cfg := config(g.URL(), "testing", "testing")
-	deploy(t, cfg, "gw-updates", pkg("one"))
+	deploy(t, cfg, "gw-updates", pkg("one"), trustPolicy)
 	lc := lambda.NewFromConfig(cfg)
 	ctx := testContext(t)
 	update := func(in *lambda.UpdateFunctionCodeInput) {
@@ -357,6 +363,24 @@ func TestUpdatedCodeRunsAfterUpdateFunctionCode(t *testing.T) {
 	if _, res := invoke(t, cfg, "gw-updates", `{"action":"version"}`); res.Version != "three" {
 		t.Errorf("version %q after an update from S3, want three", res.Version)
 	}
+
+	// Deleted through the gateway, its code goes too: the same code created
+	// behind the gateway's back is not run.
+	if _, err := lc.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("gw-updates")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := lambda.NewFromConfig(config(m.url, "testing", "testing")).CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("gw-updates"), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::123456789012:role/gw-updates-role"), Code: &types.FunctionCode{ZipFile: pkg("three")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("gw-updates")})
+	var notFound *types.ResourceNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Errorf("invoking code the gateway saw deleted: err = %v, want ResourceNotFoundException", err)
+	}
 }
 
 // TestForwardedRequestsKeepTheirSignatures runs against a moto that enforces
@@ -372,7 +396,8 @@ func TestForwardedRequestsKeepTheirSignatures(t *testing.T) {
 
 	// An admin, made before enforcement starts.
 	setup := iam.NewFromConfig(config(m.url, "testing", "testing"))
-	if _, err := setup.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")}); err != nil {
+	user, err := setup.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := setup.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("all"),
@@ -414,7 +439,7 @@ func TestForwardedRequestsKeepTheirSignatures(t *testing.T) {
 	}
 
 	// The function's own calls, with its role's credentials, pass enforcement too.
-	role := deploy(t, cfg, "gw-enforced", pkg("1"))
+	role := deploy(t, cfg, "gw-enforced", pkg("1"), trustingAlso(aws.ToString(user.User.Arn)))
 	if out, res := invoke(t, cfg, "gw-enforced", `{"action":"whoami"}`); out.FunctionError != nil || !strings.HasSuffix(res.Arn, ":assumed-role/"+role+"/gw-enforced") || res.Buckets != 1 {
 		t.Errorf("FunctionError %v, payload %s", aws.ToString(out.FunctionError), out.Payload)
 	}

@@ -164,7 +164,14 @@ func (g *Gateway) assumeRole(ctx context.Context, fn runtimeapi.Function) (aws.C
 	out, err := g.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: &fn.Role, RoleSessionName: aws.String(sessionName(fn.Name))},
 		func(o *sts.Options) { o.Region = fn.Region })
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("assuming %s: %w", fn.Role, err)
+		// moto, enforcing IAM, checks the trust policy against the gateway's
+		// own identity (it cannot act as lambda.amazonaws.com) and fails when
+		// no AWS principal is named: say what to add.
+		hint := ""
+		if id, idErr := g.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.Region = fn.Region }); idErr == nil {
+			hint = fmt.Sprintf(" (against an emulator enforcing IAM, the role's trust policy must also name the gateway's caller: \"Principal\": {\"AWS\": %q})", aws.ToString(id.Arn))
+		}
+		return aws.Credentials{}, fmt.Errorf("assuming %s%s: %w", fn.Role, hint, err)
 	}
 	c := out.Credentials
 	return aws.Credentials{

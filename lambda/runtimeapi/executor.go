@@ -55,7 +55,7 @@ type Function struct {
 	Role       string            // execution role ARN, passed to the CredentialsFunc
 	Endpoint   string            // AWS_ENDPOINT_URL for the function (unless Env sets it); unset when empty
 	Code       []byte            // the deployment package (zip)
-	CodeSha256 string            // base64 SHA-256 of Code; computed when empty
+	CodeSha256 string            // base64 SHA-256 of Code; computed on every Invoke when empty
 }
 
 // Result is the outcome of one invocation, as Invoke reports it to the caller.

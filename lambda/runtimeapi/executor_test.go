@@ -402,7 +402,7 @@ func TestTimeoutKillsTheProcess(t *testing.T) {
 		t.Errorf("error document = %+v", d)
 	}
 	tail := checkReport(t, res, fn)
-	if !regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ` + res.RequestID + ` Task timed out after 1\.00 seconds\n`).MatchString(tail) ||
+	if !regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z `+res.RequestID+` Task timed out after 1\.00 seconds\n`).MatchString(tail) ||
 		!strings.Contains(tail, "sleeping 20000 ms\n") || !strings.Contains(tail, "\tStatus: timeout\n") {
 		t.Errorf("log tail lacks the function output or the timeout lines:\n%s", tail)
 	}
