@@ -6,7 +6,7 @@
 # Env: FUNCTION_NAME (default s3cli-test-runner); the event is EVENT (JSON) or is built from
 #      BUCKET (default S3CLI_BUCKET, else the stack's BucketName), DENIED_BUCKET (default
 #      S3CLI_DENIED_BUCKET), LABEL_FILTER (default iam-role), S3_HOST (default: empty, the
-#      function's own endpoint), IAM_ENFORCED (true/false, default true);
+#      function's own endpoint), IAM_ENFORCED (true/false; default S3CLI_IAM_ENFORCED, else true);
 #      OUT_DIR (default bin/aws-scripts) receives event.json, response.json, request-id.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -26,7 +26,7 @@ else
   fi
   jq -n --arg bucket "$BUCKET" --arg region "$AWS_DEFAULT_REGION" --arg host "${S3_HOST:-}" \
     --arg filter "${LABEL_FILTER:-iam-role}" --arg denied "${DENIED_BUCKET:-${S3CLI_DENIED_BUCKET:-}}" \
-    --arg iam "${IAM_ENFORCED:-true}" \
+    --arg iam "${IAM_ENFORCED:-${S3CLI_IAM_ENFORCED:-true}}" \
     '{bucket_name: $bucket, region: $region, s3_host: $host, label_filter: $filter,
       denied_bucket_name: $denied, iam_enforced: ($iam == "true")}' >"$OUT_DIR/event.json"
 fi
