@@ -50,7 +50,7 @@ test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehea
 	$(GO) run ./fixtures/cmd/awsgate
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
-	$(GO) run ./fixtures/cmd/aws-clean
+	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)
 
 bench: ## benchmarks: s3cli vs aws s3 cp (256 MiB), executor vs Runtime Interface Emulator
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./s3cli/bench

@@ -44,17 +44,31 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		zip = lambdaDeploymentPackage(ctx)
 
 		var err error
-		bucket, err = env.CreateBucket(ctx, "fn-allowed", DeferCleanup)
-		Expect(err).NotTo(HaveOccurred())
-		denied, err = env.CreateBucket(ctx, "fn-denied", DeferCleanup)
-		Expect(err).NotTo(HaveOccurred())
-
-		roleName := env.Name("fn-role")
-		trustees, err := env.ExecutionRoleTrustees(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		roleARN, err = functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, map[string]string{fixtures.TagKey: env.RunID}, trustees...)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) error { return functions.DeleteRole(ctx, env.Clients, roleName) }, NodeTimeout(2*time.Minute))
+		if g := env.Given; g.RoleARN != "" {
+			// make test-aws handed over its bucket and role: use them, create neither.
+			fmt.Fprintf(os.Stderr, "[suite] using the given bucket %s and execution role %s\n", g.Bucket, g.RoleARN)
+			bucket, roleARN = g.Bucket, g.RoleARN
+			Expect(bucket).NotTo(BeEmpty(), "S3CLI_ROLE_ARN is set without S3CLI_BUCKET")
+		} else {
+			bucket, err = env.CreateBucket(ctx, "fn-allowed", DeferCleanup)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		if denied = env.Given.DeniedBucket; denied == "" {
+			denied, err = env.CreateBucket(ctx, "fn-denied", DeferCleanup)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		if roleARN == "" {
+			roleName := env.Name("fn-role")
+			trustees, err := env.ExecutionRoleTrustees(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			roleARN, err = functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, functions.RoleSpec{
+				Tags:                map[string]string{fixtures.TagKey: env.RunID},
+				Trustees:            trustees,
+				PermissionsBoundary: env.PermissionsBoundary,
+			})
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(func(ctx SpecContext) error { return functions.DeleteRole(ctx, env.Clients, roleName) }, NodeTimeout(2*time.Minute))
+		}
 
 		fnName = env.Name("fn")
 		lambdaCleanUpFunction(fnName)
@@ -116,6 +130,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		Expect(err).NotTo(HaveOccurred())
 		lines := log.Lines
 		fmt.Fprintf(GinkgoWriter, "read %d lines of %s from %s %s\n", len(lines), passing.RequestID, log.Group, log.Stream)
+		lambdaSaveLog(fnName, log)
 
 		Expect(lines[0]).To(HavePrefix("START RequestId: " + passing.RequestID))
 		Expect(lines[len(lines)-1]).To(HavePrefix("REPORT RequestId: " + passing.RequestID))
@@ -153,6 +168,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 
 		log, err := functions.ReadLog(ctx, env.Clients, fnName, inv.RequestID, time.Now().Add(2*time.Minute))
 		Expect(err).NotTo(HaveOccurred())
+		lambdaSaveLog(fnName, log)
 		Expect(log.Text()).To(ContainSubstring("The canaries fail on purpose so that the failure path can be watched"))
 		Expect(log.Text()).To(ContainSubstring(CanaryFailureMessage))
 		Expect(log.Text()).To(MatchRegexp(`(?m)^FAIL!`))
@@ -217,4 +233,16 @@ func lambdaLastLine(text string) string {
 // lambdaIndex is the index of the first line matching re, -1 when none does.
 func lambdaIndex(lines []string, re *regexp.Regexp) int {
 	return slices.IndexFunc(lines, re.MatchString)
+}
+
+// lambdaSaveLog writes an invocation's complete log to S3CLI_ARTIFACTS_DIR when it is set
+// (make test-aws uploads that folder), because the run removes the log group at its end.
+func lambdaSaveLog(fn string, log *functions.Log) {
+	if env.ArtifactsDir == "" {
+		return
+	}
+	Expect(os.MkdirAll(env.ArtifactsDir, 0o755)).To(Succeed())
+	p := filepath.Join(env.ArtifactsDir, fmt.Sprintf("function-%s-%s.log", fn, log.RequestID))
+	Expect(os.WriteFile(p, []byte(log.Text()), 0o644)).To(Succeed())
+	fmt.Fprintf(GinkgoWriter, "wrote the complete log to %s\n", p)
 }

@@ -494,10 +494,14 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			// the caller itself is named too, for emulators that match principals exactly.
 			trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:%s:iam::%s:root",%q]},"Action":"sts:AssumeRole"}]}`,
 				partition, aws.ToString(id.Account), principalOf(aws.ToString(id.Arn)))
-			role, err := env.Clients.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+			in := &iam.CreateRoleInput{
 				RoleName: &roleName, AssumeRolePolicyDocument: &trust,
 				Tags: []iamtypes.Tag{{Key: aws.String(fixtures.TagKey), Value: aws.String(env.RunID)}},
-			})
+			}
+			if env.PermissionsBoundary != "" {
+				in.PermissionsBoundary = aws.String(env.PermissionsBoundary)
+			}
+			role, err := env.Clients.IAM.CreateRole(ctx, in)
 			Expect(err).NotTo(HaveOccurred())
 			fixtures.Track(fixtures.KindRole, roleName, func(ctx context.Context) error {
 				_, _ = env.Clients.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &roleName, PolicyName: aws.String("s3cli")})

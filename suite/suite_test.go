@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,7 +44,8 @@ func TestSuite(t *testing.T) {
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	opts := targets.OptionsFromEnv()
-	opts.RunID = fixtures.NewRunID()
+	// make test-aws names the run, so its sweep and artifacts find what the suite made.
+	opts.RunID = cmp.Or(os.Getenv("S3CLI_RUN_ID"), fixtures.NewRunID())
 	opts.LambdaGateway = lambdaGateway
 	opts.Log = os.Stderr
 

@@ -40,6 +40,7 @@ type Config struct {
 // Gateway is a running gateway. Close it to stop it and every function process.
 type Gateway struct {
 	upstream *url.URL
+	creds    aws.CredentialsProvider // the gateway's own; see resignBodiless
 	region   string
 	log      io.Writer
 	srv      *http.Server
@@ -93,6 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	g := &Gateway{
 		upstream: up,
+		creds:    cfg.AWS.Credentials,
 		region:   region,
 		log:      logw,
 		url:      "http://" + ln.Addr().String(),
@@ -114,6 +116,9 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = up.Scheme, up.Host
 			pr.Out.Host = pr.In.Host // the client signed this Host: keep it, so SigV4 still verifies
+			if resignBodiless(pr.In.Context(), g.creds, pr.In, pr.Out) {
+				g.logf("gateway: re-signed %s %s with the payload hash header (moto SigV4 workaround)", pr.In.Method, pr.In.URL.Path)
+			}
 		},
 		Transport:      transport,
 		FlushInterval:  -1,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -100,9 +101,12 @@ func (c *Client) missing(ctx context.Context, op, key string) error {
 }
 
 // bucketMustExist returns nil when the bucket exists, an ErrBucketMissing
-// OpError when it does not, and the API error otherwise.
+// OpError when it does not, and the API error otherwise. It lists at most one
+// key rather than calling HeadBucket: both need s3:ListBucket on AWS, but the
+// listing answers with a NoSuchBucket body, and emulators that enforce IAM
+// (moto) authorize HeadBucket by an action no AWS policy names.
 func (c *Client) bucketMustExist(ctx context.Context, op string) error {
-	_, err := c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &c.cfg.BucketName})
+	_, err := c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &c.cfg.BucketName, MaxKeys: aws.Int32(1)})
 	switch {
 	case err == nil:
 		return nil

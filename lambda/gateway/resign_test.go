@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+)
+
+// TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey runs the aws CLI's
+// bodiless Lambda calls through the gateway against a moto that enforces IAM
+// and SigV4: with the gateway's own key they pass (re-signed); with another
+// user's key, or the gateway's key id and a wrong secret, they fail as they do
+// against moto directly.
+func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
+	needMoto(t)
+	cli, err := exec.LookPath("aws")
+	if err != nil {
+		t.Skip("the aws CLI is not on PATH")
+	}
+	ctx := testContext(t)
+	m, err := startMoto(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.stop)
+
+	// Two users with every right, made before enforcement starts.
+	setup := iam.NewFromConfig(config(m.url, "testing", "testing"))
+	keys := map[string][2]string{}
+	for _, name := range []string{"admin", "other"} {
+		if _, err := setup.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := setup.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String("all"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		key, err := setup.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[name] = [2]string{aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey)}
+	}
+	if err := m.enforceAuth(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin, other := keys["admin"], keys["other"]
+	forged := [2]string{admin[0], "not-the-secret"}
+	g := startGateway(t, m, config("", admin[0], admin[1]))
+
+	dir := t.TempDir()
+	zipPath := filepath.Join(dir, "function.zip")
+	if err := os.WriteFile(zipPath, pkg("cli"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// run is the aws CLI against endpoint with key; it returns stdout, or stderr as the error.
+	run := func(endpoint string, key [2]string, args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, cli, append([]string{"--endpoint-url", endpoint, "--output", "json"}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_ACCESS_KEY_ID=" + key[0], "AWS_SECRET_ACCESS_KEY=" + key[1],
+			"AWS_DEFAULT_REGION=" + region, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_MAX_ATTEMPTS=1"}
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			return out, errors.New(strings.TrimSpace(string(ee.Stderr)))
+		}
+		return out, err
+	}
+	must := func(args ...string) []byte {
+		t.Helper()
+		out, err := run(g.URL(), admin, args...)
+		if err != nil {
+			t.Fatalf("aws %s with the gateway's key: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+
+	var role struct{ Role struct{ Arn string } }
+	if err := json.Unmarshal(must("iam", "create-role", "--role-name", "gw-resign-role", "--assume-role-policy-document", trustPolicy), &role); err != nil {
+		t.Fatal(err)
+	}
+	must("lambda", "create-function", "--function-name", "gw-resign", "--runtime", "provided.al2023", "--handler", "bootstrap",
+		"--role", role.Role.Arn, "--zip-file", "fileb://"+zipPath)
+
+	// The bodiless calls the scripts make, with the gateway's own key.
+	must("lambda", "wait", "function-active-v2", "--function-name", "gw-resign")
+	var fn struct{ Configuration struct{ FunctionName, State string } }
+	if err := json.Unmarshal(must("lambda", "get-function", "--function-name", "gw-resign"), &fn); err != nil || fn.Configuration.FunctionName != "gw-resign" {
+		t.Errorf("aws lambda get-function gave %+v, %v", fn, err)
+	}
+	must("lambda", "get-function-configuration", "--function-name", "gw-resign")
+	if out := must("lambda", "list-functions"); !strings.Contains(string(out), `"FunctionName": "gw-resign"`) {
+		t.Errorf("aws lambda list-functions does not list gw-resign:\n%s", out)
+	}
+
+	// Another user's key and a forged signature are forwarded unchanged, and
+	// fail as they do against moto itself.
+	for _, c := range []struct {
+		who string
+		key [2]string
+	}{{"another user's key", other}, {"the gateway's key id with a wrong secret", forged}} {
+		for _, args := range [][]string{{"lambda", "get-function", "--function-name", "gw-resign"}, {"lambda", "list-functions"}} {
+			_, direct := run(m.url, c.key, args...)
+			_, via := run(g.URL(), c.key, args...)
+			if via == nil || !strings.Contains(via.Error(), "(SignatureDoesNotMatch)") {
+				t.Errorf("aws %s with %s through the gateway: err = %v, want SignatureDoesNotMatch", strings.Join(args, " "), c.who, via)
+			}
+			if direct == nil || !strings.Contains(direct.Error(), "(SignatureDoesNotMatch)") {
+				t.Errorf("aws %s with %s straight to moto: err = %v, want SignatureDoesNotMatch (has moto fixed its bug?)", strings.Join(args, " "), c.who, direct)
+			}
+		}
+	}
+	if _, err := run(g.URL(), other, "lambda", "delete-function", "--function-name", "gw-resign"); err == nil {
+		t.Error("aws lambda delete-function with another user's key passed the gateway")
+	}
+
+	must("lambda", "delete-function", "--function-name", "gw-resign")
+	if _, err := run(g.URL(), admin, "lambda", "get-function", "--function-name", "gw-resign"); err == nil || !strings.Contains(err.Error(), "(ResourceNotFoundException)") {
+		t.Errorf("aws lambda get-function after delete-function: err = %v, want ResourceNotFoundException", err)
+	}
+}
