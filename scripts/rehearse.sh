@@ -2,13 +2,15 @@
 # Runs a command in a rehearsal of the aws mode, without an AWS account: moto_server on a free
 # loopback port with an admin user, IAM and SigV4 enforcement switched on, the Lambda gateway
 # in front of it, and AWS_ENDPOINT_URL, AWS_REGION and the admin's key exported for the
-# command. Everything it started is stopped when the command ends, however it ends.
+# command (and, when IAM is enforced, REHEARSAL_PRINCIPAL_ARN, the admin's ARN, for
+# scripts/stack-up.sh). Everything it started is stopped when the command ends, however it ends.
 #   scripts/rehearse.sh CMD [ARG...]
 #   scripts/rehearse.sh bash -c 'S3CLI_AWS_TESTS=1 make test-aws && INVOKE=1 scripts/test-scripts.sh'
 # Env: IAM_ENFORCE (1 = on, the default; 0 = off), READY_TIMEOUT (seconds, default 60).
-# The aws CLI v1's Lambda calls need IAM_ENFORCE=0: moto 5.2, when it enforces, checks their
-# signature against the request headers in place of the empty body and refuses them
-# (SignatureDoesNotMatch). The Go SDK's calls are not affected.
+# The aws CLI v1's bodiless Lambda calls (get-function, list-functions, the waiters,
+# delete-function) pass enforcement too: moto 5.2 checks their signature against the request
+# headers in place of the empty body, so the gateway re-signs those it can verify as signed
+# with its own key, the admin's (lambda/gateway/resign.go).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -52,7 +54,7 @@ log "moto_server at $moto"
 # An admin with every right, created while moto still lets anyone in.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
-AWS_ENDPOINT_URL=$moto aws iam create-user --user-name rehearsal-admin >/dev/null
+admin_arn=$(AWS_ENDPOINT_URL=$moto aws iam create-user --user-name rehearsal-admin --query User.Arn --output text)
 AWS_ENDPOINT_URL=$moto aws iam put-user-policy --user-name rehearsal-admin --policy-name admin \
   --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 key=$(AWS_ENDPOINT_URL=$moto aws iam create-access-key --user-name rehearsal-admin --output json)
@@ -63,6 +65,8 @@ if [[ ${IAM_ENFORCE:-1} == 1 ]]; then
   curl -sf -X POST -H 'Content-Type: text/plain' --data 0 "$moto/moto-api/reset-auth" >/dev/null ||
     die "could not switch moto's IAM enforcement on"
   export S3CLI_IAM_ENFORCED=true
+  # The gateway assumes execution roles as the admin: scripts/stack-up.sh's role trusts it.
+  export REHEARSAL_PRINCIPAL_ARN=$admin_arn
   log "IAM and SigV4 enforced; the command acts as user rehearsal-admin"
 else
   export S3CLI_IAM_ENFORCED=false

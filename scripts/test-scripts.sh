@@ -5,6 +5,7 @@
 # scripts' errors on bad input. It refuses to run without AWS_ENDPOINT_URL: it is a test, not
 # a way to touch a real account.
 #   AWS_ENDPOINT_URL=http://127.0.0.1:PORT scripts/test-scripts.sh
+#   INVOKE=1 scripts/rehearse.sh scripts/test-scripts.sh   # moto enforcing IAM, behind the gateway
 # Env: INVOKE=1 when the endpoint runs functions (moto behind the Lambda gateway): then the
 #      real package is built (or PACKAGE_ZIP used) and invoked, passing and failing.
 #      Without it (plain moto) a stand-in package is deployed and fetch-log.sh reads a log

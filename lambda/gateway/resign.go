@@ -17,6 +17,10 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // amzDate is the layout of the X-Amz-Date header.
 const amzDate = "20060102T150405Z"
 
+// maxSkew is how far from now a re-signed request may have been signed, as on AWS:
+// an older request is not given a fresh date.
+const maxSkew = 15 * time.Minute
+
 // resignBodiless works around a moto 5.2 bug for the aws CLI (botocore), which
 // signs a bodiless Lambda REST request (GetFunction, ListFunctions,
 // DeleteFunction, the function-active-v2 waiter) without an
@@ -33,7 +37,9 @@ const amzDate = "20060102T150405Z"
 // the principal that signed it, with no more rights; any other request (another
 // key, a forged or unverifiable signature) is left unchanged, for moto to judge.
 // out is the request to forward, in the one that arrived; it reports whether
-// out was re-signed.
+// out was re-signed. moto checks the signature of a path with escaped
+// characters (an ARN, $LATEST) against the path escaped once rather than twice
+// as AWS does; the re-signed request follows moto there too.
 func resignBodiless(ctx context.Context, creds aws.CredentialsProvider, in, out *http.Request) bool {
 	if creds == nil || in.ContentLength != 0 || in.Header.Get("X-Amz-Content-Sha256") != "" {
 		return false
@@ -43,7 +49,7 @@ func resignBodiless(ctx context.Context, creds aws.CredentialsProvider, in, out 
 		return false
 	}
 	signedAt, err := time.Parse(amzDate, in.Header.Get("X-Amz-Date"))
-	if err != nil || signedAt.UTC().Format("20060102") != auth.date {
+	if err != nil || signedAt.UTC().Format("20060102") != auth.date || time.Since(signedAt).Abs() > maxSkew {
 		return false
 	}
 	c, err := creds.Retrieve(ctx)
@@ -66,8 +72,15 @@ func resignBodiless(ctx context.Context, creds aws.CredentialsProvider, in, out 
 		return false
 	}
 
-	// The same request signed anew, the empty payload's hash in a signed header.
+	// The same request signed anew, the empty payload's hash in a signed header,
+	// and its path canonicalized the way moto does: escaped once from the
+	// decoded path (botocore, as AWS, escapes the escaped path again, which
+	// moto cannot check for a path with an ARN in it).
 	fresh := signable(in, auth.signedHeaders)
+	if strings.Contains(in.URL.Path, "?") {
+		return false
+	}
+	fresh.URL.Opaque = in.URL.Path
 	fresh.Header.Del("X-Amz-Date")
 	fresh.Header.Del("X-Amz-Security-Token")
 	fresh.Header.Set("X-Amz-Content-Sha256", emptySHA256)

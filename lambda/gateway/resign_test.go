@@ -3,13 +3,17 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
@@ -86,13 +90,18 @@ func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	must("lambda", "create-function", "--function-name", "gw-resign", "--runtime", "provided.al2023", "--handler", "bootstrap",
-		"--role", role.Role.Arn, "--zip-file", "fileb://"+zipPath)
+		"--role", role.Role.Arn, "--zip-file", "fileb://"+zipPath, "--tags", "run=resign")
 
 	// The bodiless calls the scripts make, with the gateway's own key.
 	must("lambda", "wait", "function-active-v2", "--function-name", "gw-resign")
-	var fn struct{ Configuration struct{ FunctionName, State string } }
+	var fn struct {
+		Configuration struct{ FunctionName, FunctionArn string }
+	}
 	if err := json.Unmarshal(must("lambda", "get-function", "--function-name", "gw-resign"), &fn); err != nil || fn.Configuration.FunctionName != "gw-resign" {
-		t.Errorf("aws lambda get-function gave %+v, %v", fn, err)
+		t.Fatalf("aws lambda get-function gave %+v, %v", fn, err)
+	}
+	if out := must("lambda", "list-tags", "--resource", fn.Configuration.FunctionArn); !strings.Contains(string(out), `"run": "resign"`) {
+		t.Errorf("aws lambda list-tags (an escaped ARN in the path) gave:\n%s", out)
 	}
 	must("lambda", "get-function-configuration", "--function-name", "gw-resign")
 	if out := must("lambda", "list-functions"); !strings.Contains(string(out), `"FunctionName": "gw-resign"`) {
@@ -108,10 +117,10 @@ func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
 		for _, args := range [][]string{{"lambda", "get-function", "--function-name", "gw-resign"}, {"lambda", "list-functions"}} {
 			_, direct := run(m.url, c.key, args...)
 			_, via := run(g.URL(), c.key, args...)
-			if via == nil || !strings.Contains(via.Error(), "(SignatureDoesNotMatch)") {
+			if via == nil || !strings.Contains(via.Error(), "SignatureDoesNotMatch") {
 				t.Errorf("aws %s with %s through the gateway: err = %v, want SignatureDoesNotMatch", strings.Join(args, " "), c.who, via)
 			}
-			if direct == nil || !strings.Contains(direct.Error(), "(SignatureDoesNotMatch)") {
+			if direct == nil || !strings.Contains(direct.Error(), "SignatureDoesNotMatch") {
 				t.Errorf("aws %s with %s straight to moto: err = %v, want SignatureDoesNotMatch (has moto fixed its bug?)", strings.Join(args, " "), c.who, direct)
 			}
 		}
@@ -123,5 +132,41 @@ func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
 	must("lambda", "delete-function", "--function-name", "gw-resign")
 	if _, err := run(g.URL(), admin, "lambda", "get-function", "--function-name", "gw-resign"); err == nil || !strings.Contains(err.Error(), "(ResourceNotFoundException)") {
 		t.Errorf("aws lambda get-function after delete-function: err = %v, want ResourceNotFoundException", err)
+	}
+}
+
+// TestResignBodilessOnlyTakesVerifiedFreshLambdaRequests checks the cases the
+// aws CLI test cannot produce: a stale signature, another service, a body.
+func TestResignBodilessOnlyTakesVerifiedFreshLambdaRequests(t *testing.T) {
+	ctx := testContext(t)
+	creds := credentials.NewStaticCredentialsProvider("AKIDGATEWAY", "gateway-secret", "")
+	c, _ := creds.Retrieve(ctx)
+	signed := func(service string, at time.Time, body string) *http.Request {
+		r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/2015-03-31/functions/f", strings.NewReader(body))
+		if body == "" {
+			r.Body, r.ContentLength = http.NoBody, 0
+		}
+		if err := v4.NewSigner().SignHTTP(ctx, c, r, emptySHA256, service, region, at); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		in   *http.Request
+		want bool
+	}{
+		{"a fresh bodiless Lambda request signed with the gateway's key", signed("lambda", time.Now(), ""), true},
+		{"one signed 20 minutes ago", signed("lambda", time.Now().Add(-20*time.Minute), ""), false},
+		{"an S3 request", signed("s3", time.Now(), ""), false},
+		{"a request with a body", signed("lambda", time.Now(), "{}"), false},
+	} {
+		out := tc.in.Clone(ctx)
+		if got := resignBodiless(ctx, creds, tc.in, out); got != tc.want {
+			t.Errorf("%s: re-signed = %v, want %v", tc.name, got, tc.want)
+		}
+		if got := out.Header.Get("X-Amz-Content-Sha256") != ""; got != tc.want {
+			t.Errorf("%s: X-Amz-Content-Sha256 sent = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
