@@ -168,4 +168,5 @@ expect "the bucket is gone" "$(aws s3api list-buckets --query "Buckets[?Name=='$
 expect "the role is gone" "$(aws iam list-roles --query "Roles[?Arn=='$role'] | length(@)" --output text)" 0
 
 echo "# $((n - failed)) of $n checks passed"
+echo "scripts: $((n - failed)) passed, $failed failed"
 ((failed == 0))
