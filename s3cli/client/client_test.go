@@ -270,6 +270,9 @@ func TestPutAbortsMultipartUploadOnPartFailure(t *testing.T) {
 	h := newHarness(t, false)
 	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if isUploadPart(r) && r.URL.Query().Get("partNumber") == "3" {
+			// Read the part first, as S3 does: answering before the body is in makes the
+			// server reset the connection, and the client sees a reset instead of the 403.
+			_, _ = io.Copy(io.Discard, r.Body)
 			w.WriteHeader(http.StatusForbidden)
 			io.WriteString(w, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
 			return true
