@@ -35,7 +35,7 @@ build: ## build bin/s3cli
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/s3cli ./s3cli
 
 package: ## build the deterministic Lambda package bin/deployment.zip
-	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip
+	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION)
 
 test: test-unit test-local ## unit tests, then the suite against TARGET (default auto)
 
