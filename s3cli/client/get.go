@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -112,45 +111,20 @@ func (c *Client) download(ctx context.Context, op, key string, etag *string, siz
 		return c.getRange(ctx, op, key, etag, w, 0, size, true, buf)
 	}
 	nparts := (size + ps - 1) / ps
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int64)
-	var (
-		once     sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range min(int64(c.cfg.DownloadConcurrency), nparts) {
-		wg.Go(func() {
-			buf := make([]byte, ioBufferSize)
-			for i := range jobs {
-				off := i * ps
-				n := min(ps, size-off)
-				if err := c.getRange(ctx, op, key, etag, w, off, n, false, buf); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					continue
-				}
-				startWriteback(w, off, n)
-			}
-		})
-	}
-feed:
-	for i := range nparts {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+	workers := min(int64(c.cfg.DownloadConcurrency), nparts)
+	bufs := make([][]byte, workers) // one per worker, made when it starts
+	return parallel(ctx, op, nparts, workers, func(ctx context.Context, worker int, i int64) error {
+		if bufs[worker] == nil {
+			bufs[worker] = make([]byte, ioBufferSize)
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+		off := i * ps
+		n := min(ps, size-off)
+		if err := c.getRange(ctx, op, key, etag, w, off, n, false, bufs[worker]); err != nil {
+			return err
+		}
+		startWriteback(w, off, n)
+		return nil
+	})
 }
 
 // getRange fetches bytes [off, off+n) of key into w at off, resuming where the

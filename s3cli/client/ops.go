@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -282,42 +281,17 @@ func (c *Client) multipartCopy(ctx context.Context, op, dst string, nparts int,
 			_, _ = c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey, UploadId: created.UploadId})
 		}
 	}()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	parts := make([]types.CompletedPart, nparts)
-	jobs := make(chan int)
-	var (
-		once     sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range min(c.cfg.UploadConcurrency, nparts) {
-		wg.Go(func() {
-			for i := range jobs {
-				p, err := copyPart(ctx, objKey, created.UploadId, i)
-				if err != nil {
-					once.Do(func() { firstErr = opErr(fmt.Sprintf("%s: part %d", op, i+1), err); cancel() })
-					continue
-				}
-				parts[i] = p
-			}
-		})
-	}
-feed:
-	for i := range nparts {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+	err = parallel(ctx, op, int64(nparts), int64(c.cfg.UploadConcurrency), func(ctx context.Context, _ int, i int64) error {
+		p, err := copyPart(ctx, objKey, created.UploadId, int(i))
+		if err != nil {
+			return opErr(fmt.Sprintf("%s: part %d", op, i+1), err)
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		parts[i] = p
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: &c.cfg.BucketName, Key: objKey, UploadId: created.UploadId,
