@@ -16,10 +16,19 @@ import (
 var version = "dev"
 
 func main() {
-	// Ctrl-C or SIGTERM cancels the operation, which then cleans up after
-	// itself (aborts a multipart upload, removes a partial download).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C, SIGTERM or a hang-up (closed terminal, lost ssh session) cancels
+	// the operation, which then cleans up after itself (aborts a multipart
+	// upload, removes a partial download) and exits 130 or 143. Later signals
+	// stay caught so that the cleanup, bounded in time, is not cut short.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		if s, ok := (<-sigs).(syscall.Signal); ok {
+			cancel(commands.Interrupted{Signal: s})
+		}
+	}()
 	code := commands.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, version)
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }

@@ -47,15 +47,20 @@ type Client struct {
 // New builds the S3 client described by cfg: endpoint, addressing style, TLS
 // trust, credentials (static, the SDK default chain, anonymous; optionally
 // through an assumed role), retries and checksum behaviour.
-func New(ctx context.Context, cfg *config.Config) (*Client, error) {
+func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Client, error) {
+	opt := newOptions(opts)
 	hc, err := httpClient(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if hc, err = caBundle(cfg, transportOptions(cfg, hc)); err != nil { // providers.go
 		return nil, err
 	}
 	base, err := baseConfig(ctx, cfg, hc)
 	if err != nil {
 		return nil, err
 	}
+	applyLogging(&base, opt) // providers.go
 	if cfg.AssumeRoleARN != "" {
 		stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
 			if cfg.CustomEndpoint {
@@ -79,7 +84,7 @@ func New(ctx context.Context, cfg *config.Config) (*Client, error) {
 			o.BaseEndpoint = nil
 		}
 		o.UsePathStyle = cfg.UsePathStyle
-	})
+	}, s3Options(cfg, opt))
 	return &Client{cfg: cfg, s3: client}, nil
 }
 

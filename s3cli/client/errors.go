@@ -92,12 +92,13 @@ func isNotFound(err error) bool {
 func isNoSuchBucket(err error) bool { return errorCode(err) == "NoSuchBucket" }
 
 // missing explains a 404 on key: ErrBucketMissing when the bucket is gone,
-// else ErrObjectMissing.
+// else ErrObjectMissing. Both name the S3 error code and status, as every S3
+// error line does (HEAD answers carry no body, so S3's own code is not there to quote).
 func (c *Client) missing(ctx context.Context, op, key string) error {
 	if err := c.bucketMustExist(ctx, op); err != nil {
 		return err
 	}
-	return &OpError{Op: op, Err: fmt.Errorf("%w: %q in bucket %q", ErrObjectMissing, key, c.cfg.BucketName)}
+	return &OpError{Op: op, Err: fmt.Errorf("NoSuchKey: %w: %q in bucket %q (HTTP 404)", ErrObjectMissing, key, c.cfg.BucketName)}
 }
 
 // bucketMustExist returns nil when the bucket exists, an ErrBucketMissing
@@ -118,7 +119,7 @@ func (c *Client) bucketMustExist(ctx context.Context, op string) error {
 }
 
 func (c *Client) bucketMissing(op string) error {
-	return &OpError{Op: op, Err: fmt.Errorf("%w: %q", ErrBucketMissing, c.cfg.BucketName)}
+	return &OpError{Op: op, Err: fmt.Errorf("NoSuchBucket: %w: %q (HTTP 404)", ErrBucketMissing, c.cfg.BucketName)}
 }
 
 // readOnly refuses a write when credentials_source is none.

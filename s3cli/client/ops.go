@@ -11,8 +11,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/s3cli-dev/s3cli/s3cli/config"
 )
 
 // MaxSignDuration is the longest validity SigV4 allows a presigned URL.
@@ -239,16 +237,13 @@ func (c *Client) Copy(ctx context.Context, src, dst string) error {
 	}
 	source := copySource(c.cfg.BucketName, srcKey)
 	size := aws.ToInt64(head.ContentLength)
-	if size <= config.MaxPartSize {
+	if size <= c.cfg.MultipartCopyThreshold {
 		in := &s3.CopyObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(dst)), CopySource: &source, CopySourceIfMatch: head.ETag}
 		c.sse(&in.ServerSideEncryption, &in.SSEKMSKeyId)
 		_, err := c.s3.CopyObject(ctx, in)
 		return opErr(op, err)
 	}
-	ps := PartSize(size, c.cfg.UploadPartSize)
-	if ps < 512*config.MiB {
-		ps = PartSize(size, 512*config.MiB) // fewer, larger server-side parts
-	}
+	ps := PartSize(size, c.cfg.MultipartCopyPartSize)
 	nparts := int((size + ps - 1) / ps)
 	return c.multipartCopy(ctx, op, dst, nparts, func(ctx context.Context, key, uploadID *string, i int) (types.CompletedPart, error) {
 		first := int64(i) * ps

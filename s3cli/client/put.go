@@ -65,8 +65,12 @@ func PartSize(size, configured int64) int64 {
 
 func (c *Client) putFile(ctx context.Context, op string, f *os.File, size int64, key string) error {
 	ps := PartSize(size, c.cfg.UploadPartSize)
-	if !c.cfg.MultipartUpload || size <= ps {
-		if size > config.MaxPartSize {
+	single := size <= ps
+	if c.cfg.SingleUploadThreshold > 0 { // storage-cli's single_upload_threshold
+		single = size <= c.cfg.SingleUploadThreshold
+	}
+	if !c.cfg.MultipartUpload || single {
+		if size > c.cfg.MaxSinglePut {
 			return fmt.Errorf("%s: %d bytes is more than one PUT takes (5 GiB); set multipart_upload to true", op, size)
 		}
 		return c.putSingle(ctx, op, io.NewSectionReader(f, 0, size), size, key)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 
 	"github.com/s3cli-dev/s3cli/s3cli/client"
 	"github.com/s3cli-dev/s3cli/s3cli/config"
@@ -20,6 +21,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 	fs.SetOutput(io.Discard)
 	configPath := fs.String("c", "", "path of the JSON config file")
 	showVersion := fs.Bool("v", false, "print the version and exit")
+	provider := fs.String("s", "s3", "storage provider (storage-cli's flag): s3 is the only one")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	logFile := fs.String("log-file", "", "write the log to this file instead of stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, Usage())
@@ -28,8 +32,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		return usageError(stderr, err.Error())
 	}
 	if *showVersion {
-		fmt.Fprintf(stdout, "s3cli version %s\n", version)
+		fmt.Fprintf(stdout, "version %s\n", version) // as bosh-s3cli and storage-cli print it
 		return ExitOK
+	}
+	if *provider != "s3" {
+		return usageError(stderr, fmt.Sprintf("-s %q is not supported: s3cli speaks only the s3 provider (-s s3)", *provider))
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -70,34 +77,82 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 		return usageError(stderr, "-c CONFIG is required: s3cli -c CONFIG.json "+name+" "+cmd.Args)
 	}
 
-	cfg, err := config.Load(*configPath)
-	if err != nil {
+	logger, logs, closeLog, err := openLog(*logLevel, *logFile, stderr)
+	var uerr *UsageError
+	if errors.As(err, &uerr) {
+		return usageError(stderr, uerr.Msg)
+	} else if err != nil {
 		fmt.Fprintf(stderr, "s3cli: %v\n", err)
 		return ExitError
 	}
-	redact := redactor(cfg.Secrets())
-	c, err := client.New(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "s3cli: %s\n", redact(err.Error()))
-		return ExitError
+	defer closeLog()
+	// fail prints the one error line on stderr, and into the log file when there is one.
+	fail := func(code int, msg string) int {
+		fmt.Fprintf(stderr, "s3cli: %s\n", msg)
+		if *logFile != "" {
+			logger.Error(msg)
+		}
+		return code
 	}
-	err = cmd.Run(ctx, &Env{Client: c, Stdout: stdout, Stderr: stderr}, cmdArgs)
-	var uerr *UsageError
+
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fail(ExitError, err.Error())
+	}
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
+	redact := redactor(cfg.Secrets())
+	logs.setRedactor(redact)
+	c, err := client.New(ctx, cfg, client.WithLogger(logger))
+	if err != nil {
+		return fail(ExitError, redact(err.Error()))
+	}
+	err = cmd.Run(ctx, &Env{Client: c, Bucket: cfg.BucketName, Stdout: stdout, Stderr: stderr}, cmdArgs)
+	var intr Interrupted
 	switch {
+	case errors.As(context.Cause(ctx), &intr):
+		msg := "interrupted by " + intr.Name()
+		if err != nil {
+			msg += ": " + redact(oneLine(err.Error()))
+		}
+		return fail(intr.ExitCode(), msg)
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, errMissing):
-		fmt.Fprintf(stderr, "s3cli: %s\n", redact(err.Error()))
-		return ExitMissing
+		return ExitMissing // exists wrote bosh-s3cli's line already
 	case errors.As(err, &uerr):
 		return usageError(stderr, uerr.Msg)
-	case ctx.Err() != nil:
-		fmt.Fprintf(stderr, "s3cli: interrupted: %s\n", redact(oneLine(err.Error())))
-		return ExitError
 	default:
-		fmt.Fprintf(stderr, "s3cli: %s\n", redact(oneLine(err.Error())))
-		return ExitError
+		return fail(ExitError, redact(oneLine(err.Error())))
 	}
+}
+
+// Interrupted is the cause main cancels the context with when a signal arrives.
+type Interrupted struct{ Signal syscall.Signal }
+
+func (i Interrupted) Error() string { return "interrupted by " + i.Name() }
+
+// Name is the signal's name: SIGINT, SIGTERM, SIGHUP.
+func (i Interrupted) Name() string {
+	switch i.Signal {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return i.Signal.String()
+}
+
+// ExitCode is 130 after SIGINT and 143 after SIGTERM or SIGHUP (a hang-up ends
+// the command as a termination request does); 128+N for any other signal.
+func (i Interrupted) ExitCode() int {
+	if i.Signal == syscall.SIGHUP {
+		return 128 + int(syscall.SIGTERM)
+	}
+	return 128 + int(i.Signal)
 }
 
 func usageError(stderr io.Writer, msg string) int {
@@ -138,10 +193,16 @@ func (c *Command) argCount() string {
 // Usage returns the help text of s3cli -h.
 func Usage() string {
 	var b strings.Builder
-	b.WriteString(`Usage: s3cli -c CONFIG.json COMMAND [ARGS...]
+	b.WriteString(`Usage: s3cli [-s s3] [-log-level LEVEL] [-log-file PATH] -c CONFIG.json COMMAND [ARGS...]
        s3cli -v                 print the version
        s3cli -h                 print this help
        s3cli COMMAND -h         print the help of COMMAND
+
+Flags:
+  -c CONFIG.json     the JSON config (required for every command)
+  -s s3              storage-cli's provider flag; s3 is the only provider
+  -log-level LEVEL   debug, info, warn (default) or error; debug adds the SDK's request log
+  -log-file PATH     append the log there instead of writing it to stderr
 
 Commands:
 `)
@@ -150,7 +211,8 @@ Commands:
 	}
 	fmt.Fprintf(&b, `
 Exit codes: 0 success; 1 error (S3, config, network, local file, missing object or bucket);
-            2 usage error; 3 exists: the object does not exist (the bucket does).
+            2 usage error; 3 exists: the object does not exist (the bucket does);
+            130 interrupted by SIGINT, 143 by SIGTERM or SIGHUP (a multipart upload is aborted).
 
 Config (JSON) fields: %s.
 Keys may also go after "--" (s3cli -c c.json delete -- -odd-key).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/s3cli-dev/s3cli/s3cli/client"
+	"github.com/s3cli-dev/s3cli/s3cli/config"
 )
 
 // Exit codes of s3cli.
@@ -38,6 +39,7 @@ type Command struct {
 // Env is what a command runs with.
 type Env struct {
 	Client *client.Client
+	Bucket string // bucket_name, for messages
 	Stdout io.Writer
 	Stderr io.Writer
 }
@@ -87,15 +89,18 @@ var List = []Command{
 	{
 		Name: "exists", Args: "KEY", MinArgs: 1, MaxArgs: 1,
 		Summary: "exit 0 when KEY exists, 3 when it does not",
-		Help:    "Exits 0 when KEY exists and 3 when the bucket exists but KEY does not. A missing bucket is an\nerror (exit 1).",
+		Help: "Exits 0 when KEY exists and 3 when the bucket exists but KEY does not, writing bosh-s3cli's\n" +
+			"line \"File 'KEY' exists in bucket 'BUCKET'\" (or \"does not exist\") on stderr. A missing bucket\nis an error (exit 1).",
 		Run: func(ctx context.Context, e *Env, a []string) error {
 			ok, err := e.Client.Exists(ctx, a[0])
 			if err != nil {
 				return err
 			}
 			if !ok {
+				fmt.Fprintf(e.Stderr, "File '%s' does not exist in bucket '%s'\n", a[0], e.Bucket)
 				return fmt.Errorf("%w: %q", errMissing, a[0])
 			}
+			fmt.Fprintf(e.Stderr, "File '%s' exists in bucket '%s'\n", a[0], e.Bucket)
 			return nil
 		},
 	},
@@ -112,6 +117,9 @@ var List = []Command{
 			d, err := ParseDuration(a[2])
 			if err != nil {
 				return &UsageError{"sign: " + err.Error()}
+			}
+			if config.HasDotSegment(a[0]) {
+				return &UsageError{fmt.Sprintf(`sign: key %q has a "." or ".." segment, which URL normalisers turn into another key or bucket`, a[0])}
 			}
 			url, err := e.Client.Sign(ctx, a[0], method, d)
 			if err != nil {
@@ -191,6 +199,9 @@ func Find(name string) (*Command, bool) {
 func ParseDuration(s string) (time.Duration, error) {
 	var d time.Duration
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 1 {
+			return 0, fmt.Errorf("duration %s seconds is not positive; give 1 to 604800 seconds", s)
+		}
 		if n > int64(client.MaxSignDuration/time.Second) {
 			return 0, fmt.Errorf("duration %s seconds is more than 7 days (604800)", s)
 		}

@@ -42,8 +42,17 @@ func TestUsage(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"version", []string{"-v"}, ExitOK, "s3cli version 9.9.9\n", ""},
-		{"help", []string{"-h"}, ExitOK, "Usage: s3cli -c CONFIG.json COMMAND", ""},
+		{"version", []string{"-v"}, ExitOK, "version 9.9.9\n", ""},
+		{"help", []string{"-h"}, ExitOK, "Usage: s3cli [-s s3] [-log-level LEVEL] [-log-file PATH] -c CONFIG.json COMMAND", ""},
+		{"provider s3", []string{"-s", "s3", "-v"}, ExitOK, "version 9.9.9\n", ""},
+		{"other provider", []string{"-s", "gcs", "-c", cfg, "exists", "k"}, ExitUsage, "", `-s "gcs" is not supported: s3cli speaks only the s3 provider (-s s3)`},
+		{"bad log level", []string{"-log-level", "loud", "-c", cfg, "exists", "k"}, ExitUsage, "", `-log-level "loud" is not one of debug, info, warn, error`},
+		{"log file in a missing directory", []string{"-log-file", "/nonexistent/dir/log", "-c", cfg, "exists", "k"}, ExitError, "", "s3cli: -log-file: open /nonexistent/dir/log"},
+		{"sign overflowing seconds", []string{"-c", cfg, "sign", "k", "get", "-36028797018963068"}, ExitUsage, "", "is not positive"},
+		{"sign zero", []string{"-c", cfg, "sign", "k", "get", "0"}, ExitUsage, "", "is not positive"},
+		{"sign overflowing duration", []string{"-c", cfg, "sign", "k", "get", "9999999999h"}, ExitUsage, "", "neither a Go duration"},
+		{"sign dot-dot key", []string{"-c", cfg, "sign", "../other-bucket/x", "get", "1m"}, ExitUsage, "", `sign: key "../other-bucket/x" has a "." or ".." segment`},
+		{"sign dot key", []string{"-c", cfg, "sign", "a/./b", "put", "1m"}, ExitUsage, "", `has a "." or ".." segment`},
 		{"help lists every command", []string{"--help"}, ExitOK, "ensure-storage-exists", ""},
 		{"help names exit codes", []string{"-h"}, ExitOK, "3 exists: the object does not exist", ""},
 		{"help command", []string{"help", "sign"}, ExitOK, "Usage: s3cli -c CONFIG.json sign KEY get|put DURATION", ""},
@@ -124,10 +133,16 @@ func TestCommandsAgainstAServer(t *testing.T) {
 		}
 		return out
 	}
+	if _, _, errOut := run(t, "-c", cfg, "exists", "k"); errOut != "File 'k' does not exist in bucket 'bkt'\n" {
+		t.Errorf("exists of a missing key wrote %q", errOut)
+	}
 	expect(ExitMissing, "", "exists", "k")
 	expect(ExitOK, "{}\n", "properties", "k")
 	expect(ExitOK, "", "put", src, "k")
 	expect(ExitOK, "", "exists", "k")
+	if _, _, errOut := run(t, "-c", cfg, "exists", "k"); errOut != "File 'k' exists in bucket 'bkt'\n" {
+		t.Errorf("exists wrote %q", errOut)
+	}
 	props := expect(ExitOK, "*", "properties", "k")
 	var p map[string]any
 	if err := json.Unmarshal([]byte(props), &p); err != nil || p["content_length"] != float64(7) || p["etag"] == "" || p["last_modified"] == "" {
@@ -149,6 +164,9 @@ func TestCommandsAgainstAServer(t *testing.T) {
 	expect(ExitOK, "", "delete", "k")
 	expect(ExitMissing, "", "exists", "k")
 	expect(ExitError, "", "get", "k", filepath.Join(dir, "out2"))
+	if _, _, errOut := run(t, "-c", cfg, "get", "k", filepath.Join(dir, "out2")); !strings.Contains(errOut, `s3cli: get "k": NoSuchKey: object does not exist: "k" in bucket "bkt" (HTTP 404)`) {
+		t.Errorf("get of a missing key wrote %q", errOut)
+	}
 	expect(ExitOK, "", "delete-recursive")
 
 	missing := writeConfig(t, map[string]any{"bucket_name": "gone-bucket", "host": hs.URL, "access_key_id": "AKIDTEST", "secret_access_key": secret})
@@ -168,7 +186,8 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "0", "-5", "0s", "500ms", "169h", "604801", "1.5", "ten", "15 m"} {
+	for _, bad := range []string{"", "0", "-5", "0s", "500ms", "169h", "604801", "1.5", "ten", "15 m",
+		"-36028797018963068", "9223372036854775807", "-1s", "9999999999h"} {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", bad)
 		}
@@ -190,5 +209,54 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		if !strings.Contains(Usage(), c.Name) {
 			t.Errorf("usage does not list %s", c.Name)
 		}
+	}
+}
+
+func TestConfigWarningsAndLogging(t *testing.T) {
+	srv := minis3.New(t.TempDir())
+	srv.CreateBucket("bkt")
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	base := map[string]any{"bucket_name": "bkt", "host": hs.URL, "access_key_id": "AKIDTEST", "secret_access_key": secret}
+
+	withTypo := writeConfig(t, map[string]any{"bucket_name": "bkt", "host": hs.URL, "access_key_id": "AKIDTEST", "secret_access_key": secret, "upload_part_sise": 1})
+	code, _, errOut := run(t, "-c", withTypo, "exists", "k")
+	if code != ExitMissing {
+		t.Errorf("an unknown key failed the command: exit %d, %q", code, errOut)
+	}
+	want := "s3cli: warn: config: unknown key \"upload_part_sise\" ignored; did you mean \"upload_part_size\"?\n"
+	if !strings.HasPrefix(errOut, want) || strings.Count(errOut, "unknown key") != 1 {
+		t.Errorf("stderr %q, want one line %q", errOut, want)
+	}
+	if code, _, errOut := run(t, "-log-level", "error", "-c", withTypo, "exists", "k"); code != ExitMissing || strings.Contains(errOut, "unknown key") {
+		t.Errorf("-log-level error still warned: %d %q", code, errOut)
+	}
+
+	dup := filepath.Join(t.TempDir(), "dup.json")
+	if err := os.WriteFile(dup, []byte(`{"bucket_name":"a-bucket","bucket_name":"bkt"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "-c", dup, "exists", "k"); code != ExitError || !strings.Contains(errOut, `config: key "bucket_name" is given twice`) {
+		t.Errorf("duplicate key: exit %d, %q", code, errOut)
+	}
+
+	cfg := writeConfig(t, base)
+	logFile := filepath.Join(t.TempDir(), "s3cli.log")
+	code, _, errOut = run(t, "-log-level", "debug", "-log-file", logFile, "-c", cfg, "exists", "k")
+	if code != ExitMissing || errOut != "File 'k' does not exist in bucket 'bkt'\n" {
+		t.Errorf("with -log-file the log reached stderr: exit %d, %q", code, errOut)
+	}
+	log, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "DEBUG aws-sdk") || !strings.Contains(string(log), "HEAD /bkt/k") {
+		t.Errorf("the debug log lacks the SDK's request dump:\n%s", log)
+	}
+	if strings.Contains(string(log), secret) {
+		t.Error("the debug log holds the secret key")
+	}
+	if code, _, errOut := run(t, "-c", cfg, "exists", "k"); code != ExitMissing || errOut != "File 'k' does not exist in bucket 'bkt'\n" {
+		t.Errorf("at the default level stderr holds more than the exists line: %q", errOut)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -55,6 +57,21 @@ const (
 	MinDownloadPartSize        = 1 * MiB
 	MaxConcurrency             = 64
 	DefaultSessionName         = "s3cli"
+	// DefaultMultipartCopyThreshold is the largest object copied with one CopyObject (S3's limit).
+	DefaultMultipartCopyThreshold = 5 * GiB
+	// DefaultMultipartCopyPartSize is the part size of a multipart copy.
+	DefaultMultipartCopyPartSize = 100 * MiB
+)
+
+// Provider names an S3-compatible service whose quirks s3cli knows, detected from the host.
+type Provider string
+
+// The providers s3cli tells apart; ProviderOther is any other S3-compatible store.
+const (
+	ProviderAWS     Provider = "aws"
+	ProviderGoogle  Provider = "google"  // storage.googleapis.com
+	ProviderAlibaba Provider = "alibaba" // oss-REGION.aliyuncs.com
+	ProviderOther   Provider = ""
 )
 
 // Config is a validated s3cli configuration with every default filled in.
@@ -96,6 +113,27 @@ type Config struct {
 	ResponseChecksumValidation aws.ResponseChecksumValidation
 	// UploaderChecksums makes multipart uploads carry a CRC32 per part.
 	UploaderChecksums bool
+
+	// Provider is the service the host belongs to (AWS when there is no host).
+	Provider Provider
+	// SingleUploadThreshold, when > 0, is the largest file put in one PUT; larger
+	// ones go multipart. 0: files up to the part size go in one PUT.
+	SingleUploadThreshold int64
+	// MaxSinglePut is the largest object one PUT may carry: 5 GiB, unlimited on Google.
+	MaxSinglePut int64
+	// MultipartCopyThreshold is the largest object copied with one CopyObject.
+	MultipartCopyThreshold int64
+	// MultipartCopyPartSize is the part size of a multipart copy.
+	MultipartCopyPartSize int64
+	// HTTPRequestTimeout bounds one HTTP request with its body (0: none).
+	HTTPRequestTimeout time.Duration
+	// HTTPResponseHeaderTimeout bounds the wait for a response's headers (0: the client's default).
+	HTTPResponseHeaderTimeout time.Duration
+	// CABundle is the path AWS_CA_BUNDLE names, whose certificates are trusted too.
+	CABundle string
+	// Warnings are one-line notes about the document (unknown keys, ignored
+	// settings) for the caller to show; they never fail the config.
+	Warnings []string
 }
 
 // Secrets returns the secret values of the config (keys and token), so that
@@ -149,7 +187,25 @@ type file struct {
 	RequestChecksumCalculationEnabled         *bool   `json:"request_checksum_calculation_enabled"`
 	ResponseChecksumCalculationEnabled        *bool   `json:"response_checksum_calculation_enabled"`
 	UploaderRequestChecksumCalculationEnabled *bool   `json:"uploader_request_checksum_calculation_enabled"`
+	// storage-cli's transfer and timeout knobs.
+	SingleUploadThreshold     *int64  `json:"single_upload_threshold"`
+	MultipartCopyThreshold    *int64  `json:"multipart_copy_threshold"`
+	MultipartCopyPartSize     *int64  `json:"multipart_copy_part_size"`
+	HTTPRequestTimeout        *string `json:"http_request_timeout"`
+	HTTPResponseHeaderTimeout *string `json:"http_response_header_timeout"`
+	// Accepted and ignored: they have no meaning for S3 signed with SigV4 (see ignoredFields).
+	SwiftAuthAccount *string         `json:"swift_auth_account"`
+	SwiftTempURLKey  *string         `json:"swift_temp_url_key"`
+	SignatureVersion json.RawMessage `json:"signature_version"`
+	UseV2Signing     *bool           `json:"use_v2_signing"`
 }
+
+// ignoredFields are the keys bosh-s3cli or storage-cli define that s3cli accepts
+// and does not act on.
+var ignoredFields = []string{"swift_auth_account", "swift_temp_url_key", "signature_version", "use_v2_signing"}
+
+// IgnoredFields lists the keys that are accepted for compatibility and have no effect.
+func IgnoredFields() []string { return slices.Clone(ignoredFields) }
 
 // Fields lists every key a config file may hold, in documentation order.
 func Fields() []string {
@@ -181,47 +237,113 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
-	f, err := decode(data)
+	f, warnings, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
-	return resolve(f, lookupEnv)
+	c, err := resolve(f, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	c.Warnings = append(warnings, c.Warnings...)
+	return c, nil
 }
 
-func decode(data []byte) (*file, error) {
+func decode(data []byte) (*file, []string, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("config: the file is empty; it must be a JSON object with at least bucket_name")
+		return nil, nil, errors.New("config: the file is empty; it must be a JSON object with at least bucket_name")
 	}
 	// Check the keys first, exactly (encoding/json would match them case-insensitively).
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil {
-		return nil, jsonError(err)
+		return nil, nil, jsonError(err)
 	}
 	if keys == nil {
-		return nil, errors.New("config: must be a JSON object, not null")
+		return nil, nil, errors.New("config: must be a JSON object, not null")
+	}
+	if k := duplicateKey(data); k != "" {
+		return nil, nil, fmt.Errorf("config: key %q is given twice; keep one (JSON readers disagree on which one wins)", k)
 	}
 	known := Fields()
-	var unknown []string
+	var warnings []string
 	for k := range keys {
 		if !slices.Contains(known, k) {
-			unknown = append(unknown, strconv.Quote(k))
+			warnings = append(warnings, fmt.Sprintf("config: unknown key %q ignored; did you mean %q?", k, nearest(k, known)))
+			delete(keys, k)
 		}
 	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		noun := "field"
-		if len(unknown) > 1 {
-			noun = "fields"
-		}
-		return nil, fmt.Errorf("config: unknown %s %s; known fields: %s", noun, strings.Join(unknown, ", "), strings.Join(known, ", "))
+	slices.Sort(warnings)
+	// Decode the known keys only, exactly: encoding/json alone would also match
+	// them case-insensitively.
+	knownDoc, err := json.Marshal(keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	var f file
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(knownDoc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, jsonError(err)
+		return nil, nil, jsonError(err)
 	}
-	return &f, nil
+	return &f, warnings, nil
+}
+
+// duplicateKey returns the first top-level key of the object in data that
+// occurs twice, or "".
+func duplicateKey(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+// nearest returns the known key closest to k in edit distance (ignoring case).
+func nearest(k string, known []string) string {
+	best, bestD := "", -1
+	for _, c := range known {
+		if d := editDistance(strings.ToLower(k), c); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // jsonError turns an encoding/json error into a one-line message that names
@@ -319,6 +441,9 @@ func resolve(f *file, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if f.FolderName != nil && strings.Trim(*f.FolderName, "/") == "" && *f.FolderName != "" {
 		return nil, errors.New(`config: folder_name "/" would make keys start with a slash; leave folder_name out for the bucket root`)
 	}
+	if HasDotSegment(c.FolderName) {
+		return nil, fmt.Errorf(`config: folder_name %q has a "." or ".." segment, which URL normalisers resolve to another folder or bucket`, c.FolderName)
+	}
 
 	if err := resolveCredentials(c, f); err != nil {
 		return nil, err
@@ -335,6 +460,13 @@ func resolve(f *file, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if err := resolveTransfers(c, f); err != nil {
 		return nil, err
 	}
+	if err := resolveTimeouts(c, f); err != nil {
+		return nil, err
+	}
+	if v, ok := lookupEnv("AWS_CA_BUNDLE"); ok {
+		c.CABundle = strings.TrimSpace(v)
+	}
+	c.Warnings = append(c.Warnings, ignoredWarnings(f)...)
 
 	if c.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CACert)) {
 		return nil, errors.New("config: ca_cert holds no PEM certificate; give the CA's certificate as PEM text (-----BEGIN CERTIFICATE----- ...)")
@@ -348,7 +480,53 @@ func resolve(f *file, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if !boolOr(f.ResponseChecksumCalculationEnabled, true) {
 		c.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	}
+	applyProvider(c, f)
 	return c, nil
+}
+
+// applyProvider sets what a known provider needs, as bosh-s3cli and storage-cli do.
+func applyProvider(c *Config, f *file) {
+	switch c.Provider {
+	case ProviderAWS:
+		// S3 always takes multipart uploads: a false multipart_upload is the zero
+		// value json.Marshal writes for their config structs, and bosh-s3cli ignores it here too.
+		c.MultipartUpload = true
+	case ProviderGoogle:
+		// GCS's XML API has no multipart upload or part copy, and no 5 GiB limit on one PUT.
+		c.MultipartUpload = false
+		c.MaxSinglePut = math.MaxInt64
+		if f.MultipartCopyThreshold == nil || *f.MultipartCopyThreshold == 0 {
+			c.MultipartCopyThreshold = math.MaxInt64
+		}
+		c.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	case ProviderAlibaba:
+		// OSS refuses aws-chunked bodies with trailing checksums.
+		c.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		c.UploaderChecksums = false
+	}
+}
+
+// ignoredWarnings notes settings that ask for something s3cli does not do.
+func ignoredWarnings(f *file) []string {
+	var w []string
+	if str(f.SwiftAuthAccount) != "" || str(f.SwiftTempURLKey) != "" {
+		w = append(w, "config: swift_auth_account and swift_temp_url_key are ignored: s3cli signs S3 presigned URLs, not OpenStack Swift temp URLs")
+	}
+	v := strings.Trim(string(bytes.TrimSpace(f.SignatureVersion)), `"`)
+	if v == "2" || boolOr(f.UseV2Signing, false) {
+		w = append(w, "config: signature_version 2 / use_v2_signing ignored: s3cli always signs with SigV4, which every S3 region and compatible store accepts")
+	}
+	return w
+}
+
+// HasDotSegment reports whether the /-separated key has a "." or ".." segment.
+func HasDotSegment(key string) bool {
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func resolveCredentials(c *Config, f *file) error {
@@ -381,13 +559,14 @@ func resolveCredentials(c *Config, f *file) error {
 
 // resolveEndpoint settles region, endpoint URL and addressing style.
 func resolveEndpoint(c *Config, f *file, lookupEnv func(string) (string, bool)) error {
+	// "" and 0 mean unset: bosh-s3cli and storage-cli write every key of their struct.
 	region := str(f.Region)
-	if f.Region != nil && !regionNamePattern.MatchString(region) {
+	if region != "" && !regionNamePattern.MatchString(region) {
 		return fmt.Errorf("config: region %q is not a region name like us-east-1 (lowercase letters, digits and dashes)", region)
 	}
 
 	var port int
-	if f.Port != nil {
+	if f.Port != nil && *f.Port != 0 {
 		if *f.Port < 1 || *f.Port > 65535 {
 			return fmt.Errorf("config: port %d is not between 1 and 65535", *f.Port)
 		}
@@ -395,8 +574,8 @@ func resolveEndpoint(c *Config, f *file, lookupEnv func(string) (string, bool)) 
 	}
 
 	host, hostField := str(f.Host), "host"
-	if f.Host != nil && strings.TrimSpace(host) == "" {
-		return errors.New(`config: host is empty; leave it out to use AWS, or give a host name like "s3.example.com"`)
+	if host != "" && strings.TrimSpace(host) == "" {
+		return errors.New(`config: host is blank; leave it out (or "") to use AWS, or give a host name like "s3.example.com"`)
 	}
 	if host == "" {
 		if v, ok := envEndpoint(lookupEnv); ok {
@@ -404,12 +583,19 @@ func resolveEndpoint(c *Config, f *file, lookupEnv func(string) (string, bool)) 
 		}
 	}
 
+	c.Provider = ProviderOf(host)
+	if c.Provider == ProviderAlibaba {
+		port = 0 // OSS is reached on its scheme's port, as bosh-s3cli and storage-cli do
+		host = withoutPort(host)
+	}
 	u, err := endpointURL(host, hostField, f.UseSSL, port)
 	if err != nil {
 		return err
 	}
 	if region == "" {
 		if r, ok := RegionFromHost(host); ok {
+			region = r
+		} else if r, ok := alibabaRegion(host); ok {
 			region = r
 		} else {
 			region = DefaultRegion
@@ -419,26 +605,20 @@ func resolveEndpoint(c *Config, f *file, lookupEnv func(string) (string, bool)) 
 
 	if host == "" {
 		// The AWS endpoint of the region, which the SDK resolves itself (with
-		// FIPS/dual-stack settings) unless plain HTTP or a port forces us to name it.
-		if f.UseSSL != nil && !*f.UseSSL || port != 0 {
-			scheme := "https"
-			if f.UseSSL != nil && !*f.UseSSL {
-				scheme = "http"
-			}
-			hp := "s3." + region + "." + awsDomainForRegion(region)
-			if port != 0 {
-				hp = net.JoinHostPort(hp, strconv.Itoa(port))
-			}
-			c.Endpoint = scheme + "://" + hp
-		}
+		// FIPS/dual-stack settings). use_ssl and port apply to a host only, as in
+		// bosh-s3cli and storage-cli: their configs carry "use_ssl": false and
+		// "port": 0 whenever the struct field was not set.
 		c.UsePathStyle = f.HostStyle != nil && !*f.HostStyle
 		return nil
 	}
 	c.Endpoint = u
 	c.CustomEndpoint = !IsAWSHost(host)
-	if c.CustomEndpoint {
+	switch {
+	case c.Provider == ProviderAlibaba:
+		c.UsePathStyle = false // OSS serves virtual-hosted requests only
+	case c.CustomEndpoint:
 		c.UsePathStyle = !boolOr(f.HostStyle, false)
-	} else {
+	default:
 		c.UsePathStyle = f.HostStyle != nil && !*f.HostStyle
 	}
 	return nil
@@ -492,8 +672,10 @@ func endpointURL(host, field string, useSSL *bool, port int) (string, error) {
 	case strings.ContainsAny(u.Hostname(), " \t"):
 		return "", fmt.Errorf("config: %s %q is not a host name", field, host)
 	}
-	if hasScheme && useSSL != nil && *useSSL != (u.Scheme == "https") {
-		return "", fmt.Errorf("config: %s %q says %s but use_ssl is %t; drop the scheme or use_ssl", field, host, u.Scheme, *useSSL)
+	// A scheme wins over "use_ssl": false (the zero value their tools write), but
+	// plain http:// is refused when use_ssl asks for TLS.
+	if hasScheme && useSSL != nil && *useSSL && u.Scheme == "http" {
+		return "", fmt.Errorf("config: %s %q says http but use_ssl is true; drop the scheme or use_ssl", field, host)
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
@@ -567,7 +749,51 @@ func resolveTransfers(c *Config, f *file) error {
 		return err
 	}
 	c.DownloadConcurrency = int(n)
+
+	c.MaxSinglePut = MaxPartSize
+	// single_upload_threshold may exceed 5 GiB on Google only; checked there.
+	if c.SingleUploadThreshold, err = sizeField("single_upload_threshold", f.SingleUploadThreshold, 0, 1, math.MaxInt64); err != nil {
+		return err
+	}
+	if c.SingleUploadThreshold > MaxPartSize && ProviderOf(str(f.Host)) != ProviderGoogle {
+		return fmt.Errorf("config: single_upload_threshold %d is more than one PUT takes, %s (0 or absent: files up to upload_part_size go in one PUT)", c.SingleUploadThreshold, human(MaxPartSize))
+	}
+	// Above 5 GiB only for stores whose CopyObject takes more (Google).
+	if c.MultipartCopyThreshold, err = sizeField("multipart_copy_threshold", f.MultipartCopyThreshold, DefaultMultipartCopyThreshold, 1, math.MaxInt64); err != nil {
+		return err
+	}
+	if c.MultipartCopyPartSize, err = sizeField("multipart_copy_part_size", f.MultipartCopyPartSize, DefaultMultipartCopyPartSize, MinUploadPartSize, MaxPartSize); err != nil {
+		return err
+	}
 	return nil
+}
+
+func resolveTimeouts(c *Config, f *file) error {
+	var err error
+	if c.HTTPRequestTimeout, err = durationField("http_request_timeout", f.HTTPRequestTimeout); err != nil {
+		return err
+	}
+	c.HTTPResponseHeaderTimeout, err = durationField("http_response_header_timeout", f.HTTPResponseHeaderTimeout)
+	return err
+}
+
+// durationField reads an optional positive Go duration with a unit ("" or absent: 0).
+func durationField(name string, v *string) (time.Duration, error) {
+	s := strings.TrimSpace(str(v))
+	if s == "" {
+		return 0, nil
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("config: %s %q has no unit; write it like 30s or 2m", name, s)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("config: %s %q is not a duration like 30s or 2m", name, s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("config: %s %q must be more than 0", name, s)
+	}
+	return d, nil
 }
 
 // sizeField applies a default (absent or 0) and checks the [lo, hi] range.

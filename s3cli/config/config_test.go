@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -57,8 +58,12 @@ func TestParseDefaults(t *testing.T) {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 		UploaderChecksums:          true,
+		Provider:                   ProviderAWS,
+		MaxSinglePut:               MaxPartSize,
+		MultipartCopyThreshold:     DefaultMultipartCopyThreshold,
+		MultipartCopyPartSize:      DefaultMultipartCopyPartSize,
 	}
-	if *c != *want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, *want)
 	}
 	if !c.ReadOnly() {
@@ -92,8 +97,12 @@ func TestParseFullConfig(t *testing.T) {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 		UploaderChecksums:          false,
+		Provider:                   ProviderOther,
+		MaxSinglePut:               MaxPartSize,
+		MultipartCopyThreshold:     DefaultMultipartCopyThreshold,
+		MultipartCopyPartSize:      DefaultMultipartCopyPartSize,
 	}
-	if *c != *want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("full config:\n got %+v\nwant %+v", *c, *want)
 	}
 	if got := c.Secrets(); !slices.Equal(got, []string{testAccessKey, testSecret, testToken}) {
@@ -140,9 +149,16 @@ func TestValidationMessages(t *testing.T) {
 		{"syntax", `{"bucket_name": }`, "config: invalid JSON at byte"},
 		{"truncated", `{"bucket_name": "x"`, "config: invalid JSON"},
 		{"trailing garbage", `{"bucket_name":"bkt"} {}`, "config: invalid JSON"},
-		{"unknown key", `{"bucket_name":"bkt","bucket":"x"}`, `config: unknown field "bucket"; known fields: bucket_name, folder_name`},
-		{"unknown keys", `{"bucket_name":"bkt","zz":1,"aa":2}`, `config: unknown fields "aa", "zz"`},
-		{"key case", `{"Bucket_Name":"bkt"}`, `config: unknown field "Bucket_Name"`},
+		{"key case", `{"Bucket_Name":"bkt"}`, `config: bucket_name is required`},
+		{"key twice", `{"bucket_name":"a-bkt","region":"eu-west-1","bucket_name":"bkt"}`, `config: key "bucket_name" is given twice; keep one`},
+		{"folder dot-dot", `{"bucket_name":"bkt","folder_name":"a/../b"}`, `config: folder_name "a/../b" has a "." or ".." segment`},
+		{"single put above 5 GiB", `{"bucket_name":"bkt","single_upload_threshold":5368709121}`, "config: single_upload_threshold 5368709121 is more than one PUT takes"},
+		{"negative single put", `{"bucket_name":"bkt","single_upload_threshold":-1}`, "config: single_upload_threshold -1 is not between"},
+		{"negative copy threshold", `{"bucket_name":"bkt","multipart_copy_threshold":-1}`, "config: multipart_copy_threshold -1 is not between"},
+		{"small copy part", `{"bucket_name":"bkt","multipart_copy_part_size":1048576}`, "config: multipart_copy_part_size 1048576 is not between 5242880 (5 MiB) and 5368709120 (5 GiB)"},
+		{"timeout without unit", `{"bucket_name":"bkt","http_request_timeout":"30"}`, `config: http_request_timeout "30" has no unit`},
+		{"timeout garbage", `{"bucket_name":"bkt","http_response_header_timeout":"soon"}`, `config: http_response_header_timeout "soon" is not a duration`},
+		{"timeout negative", `{"bucket_name":"bkt","http_request_timeout":"-1s"}`, `config: http_request_timeout "-1s" must be more than 0`},
 		{"missing bucket", `{}`, "config: bucket_name is required"},
 		{"empty bucket", `{"bucket_name":""}`, "config: bucket_name is required"},
 		{"bad bucket", `{"bucket_name":"a/b"}`, `config: bucket_name "a/b" is not a valid bucket name`},
@@ -158,12 +174,10 @@ func TestValidationMessages(t *testing.T) {
 		{"none with token", `{"bucket_name":"bkt","credentials_source":"none","session_token":"` + testToken + `"}`, "config: credentials_source none takes no"},
 		{"secret type", `{"bucket_name":"bkt","secret_access_key":12345678901234}`, "config: secret_access_key must be a string"},
 		{"region", `{"bucket_name":"bkt","region":"US East 1"}`, `config: region "US East 1" is not a region name like us-east-1`},
-		{"region empty", `{"bucket_name":"bkt","region":""}`, `config: region "" is not a region name`},
-		{"port zero", `{"bucket_name":"bkt","port":0}`, "config: port 0 is not between 1 and 65535"},
 		{"port high", `{"bucket_name":"bkt","port":70000}`, "config: port 70000 is not between 1 and 65535"},
 		{"port string", `{"bucket_name":"bkt","port":"9000"}`, "config: port must be a whole number, not a string"},
 		{"port float", `{"bucket_name":"bkt","port":90.5}`, "config: port must be a whole number, not number 90.5"},
-		{"host empty", `{"bucket_name":"bkt","host":""}`, "config: host is empty"},
+		{"host blank", `{"bucket_name":"bkt","host":"  "}`, "config: host is blank"},
 		{"host scheme", `{"bucket_name":"bkt","host":"ftp://x.example"}`, `config: host "ftp://x.example" has scheme "ftp"; use http://, https:// or no scheme`},
 		{"host user", `{"bucket_name":"bkt","host":"https://u:p@x.example"}`, "config: host must not carry user information"},
 		{"host query", `{"bucket_name":"bkt","host":"https://x.example/?a=b"}`, "must not carry a query or fragment"},
@@ -171,7 +185,6 @@ func TestValidationMessages(t *testing.T) {
 		{"host bad port", `{"bucket_name":"bkt","host":"x.example:99999"}`, `config: host "x.example:99999" has port "99999", which is not between 1 and 65535`},
 		{"host port conflict", `{"bucket_name":"bkt","host":"x.example:9000","port":9001}`, `config: host "x.example:9000" names port 9000 but port is 9001; give the port once`},
 		{"scheme vs use_ssl", `{"bucket_name":"bkt","host":"http://x.example","use_ssl":true}`, `config: host "http://x.example" says http but use_ssl is true`},
-		{"https vs use_ssl", `{"bucket_name":"bkt","host":"https://x.example","use_ssl":false}`, `says https but use_ssl is false`},
 		{"use_ssl type", `{"bucket_name":"bkt","use_ssl":"yes"}`, "config: use_ssl must be true or false, not a string"},
 		{"ssl_verify_peer type", `{"bucket_name":"bkt","ssl_verify_peer":1}`, "config: ssl_verify_peer must be true or false, not a number"},
 		{"host_style type", `{"bucket_name":"bkt","host_style":"false"}`, "config: host_style must be true or false"},
@@ -234,9 +247,14 @@ func TestEndpoint(t *testing.T) {
 		{"AWS default", ``, nil, "", "us-east-1", false, false},
 		{"AWS region", `"region":"eu-west-1"`, nil, "", "eu-west-1", false, false},
 		{"AWS host_style false", `"host_style":false`, nil, "", "us-east-1", true, false},
-		{"AWS plain http", `"region":"eu-west-1","use_ssl":false`, nil, "http://s3.eu-west-1.amazonaws.com", "eu-west-1", false, false},
-		{"AWS China plain http", `"region":"cn-north-1","use_ssl":false`, nil, "http://s3.cn-north-1.amazonaws.com.cn", "cn-north-1", false, false},
-		{"AWS EU cloud port", `"region":"eusc-de-east-1","port":8443`, nil, "https://s3.eusc-de-east-1.amazonaws.eu:8443", "eusc-de-east-1", false, false},
+		// use_ssl and port apply to a host only, as in bosh-s3cli and storage-cli.
+		{"AWS use_ssl false without host", `"region":"eu-west-1","use_ssl":false`, nil, "", "eu-west-1", false, false},
+		{"AWS port without host", `"region":"eusc-de-east-1","port":8443`, nil, "", "eusc-de-east-1", false, false},
+		{"zero values mean unset", `"region":"","host":"","port":0,"credentials_source":""`, nil, "", "us-east-1", false, false},
+		{"https scheme wins over use_ssl false", `"host":"https://x.example","use_ssl":false`, nil, "https://x.example", "us-east-1", true, true},
+		{"Google", `"host":"storage.googleapis.com","port":443,"use_ssl":true`, nil, "https://storage.googleapis.com:443", "us-east-1", true, true},
+		{"Alibaba: virtual-hosted, port stripped, region from the host", `"host":"oss-cn-hangzhou.aliyuncs.com:443","port":443,"use_ssl":true,"host_style":false`, nil, "https://oss-cn-hangzhou.aliyuncs.com", "cn-hangzhou", false, true},
+		{"Alibaba internal with scheme", `"host":"https://oss-ap-southeast-1-internal.aliyuncs.com"`, nil, "https://oss-ap-southeast-1-internal.aliyuncs.com", "ap-southeast-1", false, true},
 		{"AWS host derives region", `"host":"s3.ap-northeast-1.amazonaws.com"`, nil, "https://s3.ap-northeast-1.amazonaws.com", "ap-northeast-1", false, false},
 		{"AWS legacy host", `"host":"s3-eu-west-1.amazonaws.com"`, nil, "https://s3-eu-west-1.amazonaws.com", "eu-west-1", false, false},
 		{"AWS dualstack host", `"host":"https://s3.dualstack.us-west-2.amazonaws.com:443"`, nil, "https://s3.dualstack.us-west-2.amazonaws.com:443", "us-west-2", false, false},
@@ -297,7 +315,7 @@ func TestCACert(t *testing.T) {
 
 func TestFields(t *testing.T) {
 	f := Fields()
-	if len(f) != 26 || f[0] != "bucket_name" || f[len(f)-1] != "uploader_request_checksum_calculation_enabled" {
+	if len(f) != 35 || f[0] != "bucket_name" || f[len(f)-1] != "use_v2_signing" {
 		t.Errorf("Fields() = %v", f)
 	}
 }

@@ -116,15 +116,3 @@ func RegionFromHost(host string) (string, bool) {
 	// s3.amazonaws.com and friends: the global endpoint lives in us-east-1.
 	return DefaultRegion, true
 }
-
-// awsDomainForRegion returns the DNS domain of the partition a region belongs to.
-func awsDomainForRegion(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "amazonaws.com.cn"
-	case strings.HasPrefix(region, "eusc-"):
-		return "amazonaws.eu"
-	default:
-		return "amazonaws.com"
-	}
-}

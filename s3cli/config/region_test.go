@@ -86,17 +86,3 @@ func TestHostName(t *testing.T) {
 		}
 	}
 }
-
-func TestAWSDomainForRegion(t *testing.T) {
-	tests := map[string]string{
-		"us-east-1":      "amazonaws.com",
-		"cn-north-1":     "amazonaws.com.cn",
-		"eusc-de-east-1": "amazonaws.eu",
-		"us-gov-west-1":  "amazonaws.com",
-	}
-	for region, want := range tests {
-		if got := awsDomainForRegion(region); got != want {
-			t.Errorf("awsDomainForRegion(%q) = %q, want %q", region, got, want)
-		}
-	}
-}
