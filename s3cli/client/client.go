@@ -53,7 +53,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Client, erro
 	if err != nil {
 		return nil, err
 	}
-	if hc, err = caBundle(cfg, transportOptions(cfg, hc)); err != nil { // providers.go
+	if hc, err = caBundle(cfg, transportOptions(cfg, hc, opt)); err != nil { // providers.go
 		return nil, err
 	}
 	base, err := baseConfig(ctx, cfg, hc)

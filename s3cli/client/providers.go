@@ -29,6 +29,9 @@ type Option func(*options)
 
 type options struct {
 	logger *slog.Logger
+	// transport, when set, changes the HTTP transport last (tests route a
+	// provider's real host name to a local server with it).
+	transport func(*http.Transport)
 }
 
 // WithLogger sends the client's log output to l. The SDK's own messages
@@ -108,7 +111,10 @@ func caBundle(cfg *config.Config, hc *awshttp.BuildableClient) (*awshttp.Buildab
 
 // transportOptions applies storage-cli's http_request_timeout and
 // http_response_header_timeout when the config sets them.
-func transportOptions(cfg *config.Config, hc *awshttp.BuildableClient) *awshttp.BuildableClient {
+func transportOptions(cfg *config.Config, hc *awshttp.BuildableClient, o options) *awshttp.BuildableClient {
+	if o.transport != nil {
+		hc = hc.WithTransportOptions(o.transport)
+	}
 	if cfg.HTTPRequestTimeout > 0 {
 		hc = hc.WithTimeout(cfg.HTTPRequestTimeout)
 	}
