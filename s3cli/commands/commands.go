@@ -58,7 +58,7 @@ var List = []Command{
 		Name: "put", Args: "LOCAL_FILE KEY", MinArgs: 2, MaxArgs: 2,
 		Summary: "upload LOCAL_FILE to KEY",
 		Help: "Uploads LOCAL_FILE to KEY. Files larger than upload_part_size go as a multipart upload of\n" +
-			"upload_concurrency parallel parts (retried); on failure or Ctrl-C the upload is aborted so no\n" +
+			"upload_concurrency parallel parts (retried); on failure, Ctrl-C, SIGTERM or SIGHUP the upload is aborted so no\n" +
 			"parts are left behind. LOCAL_FILE may be a pipe (e.g. /dev/stdin). Refused with credentials_source none.",
 		Run: func(ctx context.Context, e *Env, a []string) error { return e.Client.Put(ctx, a[0], a[1]) },
 	},
@@ -108,7 +108,8 @@ var List = []Command{
 		Name: "sign", Args: "KEY get|put DURATION", MinArgs: 3, MaxArgs: 3,
 		Summary: "print a presigned URL for KEY (no trailing newline)",
 		Help: "Prints a presigned SigV4 URL that allows a plain HTTP GET or PUT of KEY for DURATION, without a\n" +
-			"trailing newline. DURATION is a Go duration (15m, 1h30m) or whole seconds (900); at most 7 days.",
+			"trailing newline. DURATION is a Go duration (15m, 1h30m) or whole seconds (900), 1s to 7 days.\n" +
+			"Keys with a \".\" or \"..\" segment are refused: URL normalisers would turn them into another key or bucket.",
 		Run: func(ctx context.Context, e *Env, a []string) error {
 			method := strings.ToLower(a[1])
 			if method != "get" && method != "put" {
