@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -57,7 +58,21 @@ func (o options) debug() bool { return o.logger.Enabled(context.Background(), sl
 type sdkLogger struct{ l *slog.Logger }
 
 func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
-	s.l.Debug("aws-sdk " + string(c) + ": " + fmt.Sprintf(format, v...))
+	s.l.Debug("aws-sdk " + string(c) + ": " + redactDump(fmt.Sprintf(format, v...)))
+}
+
+var (
+	securityTokenHeader = regexp.MustCompile(`(?im)^(X-Amz-Security-Token:[ \t]*)[^\r\n]*`)
+	credentialScope     = regexp.MustCompile(`Credential=[^/,\s]+/`)
+)
+
+// redactDump hides the credentials of a request dump: the session token header
+// and the access key in the Authorization header's credential scope. With
+// env_or_profile they come from the environment, so the config's redactor
+// does not know them.
+func redactDump(s string) string {
+	s = securityTokenHeader.ReplaceAllString(s, "${1}[REDACTED]")
+	return credentialScope.ReplaceAllString(s, "Credential=[REDACTED]/")
 }
 
 // applyLogging replaces whatever logger LoadDefaultConfig installed (the SDK's

@@ -240,4 +240,10 @@ func TestSDKMessagesAreDebugOnly(t *testing.T) {
 	if !strings.Contains(buf.String(), "PUT /"+testBucket+"/k") {
 		t.Errorf("no request dump at debug: %q", buf.String())
 	}
+	if strings.Contains(buf.String(), "AKIDTEST") || !strings.Contains(buf.String(), "Credential=[REDACTED]/") {
+		t.Errorf("the access key is in the request dump: %q", buf.String())
+	}
+	if got := redactDump("Host: x\r\nX-Amz-Security-Token: FwoGZXIvYXdzEXAMPLE\r\n"); strings.Contains(got, "FwoG") {
+		t.Errorf("session token not redacted: %q", got)
+	}
 }
