@@ -94,16 +94,6 @@ func (p *peerRun) run(config string, want int, args ...string) *gexec.Session {
 	return s
 }
 
-func folderOf(v any) string {
-	switch c := v.(type) {
-	case *fixtures.BoshS3CLIConfig:
-		return c.FolderName
-	case *fixtures.StorageCLIS3Config:
-		return c.FolderName
-	}
-	return ""
-}
-
 func setFolder(folder string) func(any) {
 	return func(v any) {
 		switch c := v.(type) {
