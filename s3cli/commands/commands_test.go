@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -258,5 +259,24 @@ func TestConfigWarningsAndLogging(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "-c", cfg, "exists", "k"); code != ExitMissing || errOut != "File 'k' does not exist in bucket 'bkt'\n" {
 		t.Errorf("at the default level stderr holds more than the exists line: %q", errOut)
+	}
+}
+
+func TestInterruptedExitCodes(t *testing.T) {
+	srv := minis3.New(t.TempDir())
+	srv.CreateBucket("bkt")
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	cfg := writeConfig(t, map[string]any{"bucket_name": "bkt", "host": hs.URL, "access_key_id": "AKIDTEST", "secret_access_key": secret})
+	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143, syscall.SIGHUP: 143} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(Interrupted{Signal: sig})
+		var out, errOut bytes.Buffer
+		if code := Main(ctx, []string{"-c", cfg, "exists", "k"}, &out, &errOut, "1"); code != want {
+			t.Errorf("%v: exit %d, want %d (%q)", sig, code, want, errOut.String())
+		}
+		if name := (Interrupted{Signal: sig}).Name(); !strings.Contains(errOut.String(), "s3cli: interrupted by "+name) {
+			t.Errorf("%v: stderr %q", sig, errOut.String())
+		}
 	}
 }

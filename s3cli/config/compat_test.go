@@ -56,8 +56,8 @@ func TestProviders(t *testing.T) {
 		g.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired || !g.UploaderChecksums {
 		t.Errorf("google: %+v", *g)
 	}
-	a := mustParse(t, `{"bucket_name":"bkt","host":"oss-cn-beijing.aliyuncs.com","port":8443}`, nil)
-	if a.Provider != ProviderAlibaba || a.Endpoint != "https://oss-cn-beijing.aliyuncs.com" || a.Region != "cn-beijing" || a.UsePathStyle ||
+	a := mustParse(t, `{"bucket_name":"bkt","host":"oss-cn-beijing.aliyuncs.com","port":8443,"multipart_upload":false}`, nil)
+	if a.Provider != ProviderAlibaba || !a.MultipartUpload || a.Endpoint != "https://oss-cn-beijing.aliyuncs.com" || a.Region != "cn-beijing" || a.UsePathStyle ||
 		a.UploaderChecksums || a.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired {
 		t.Errorf("alibaba: %+v", *a)
 	}

@@ -500,6 +500,7 @@ func applyProvider(c *Config, f *file) {
 		}
 		c.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	case ProviderAlibaba:
+		c.MultipartUpload = true // as bosh-s3cli does: OSS takes multipart uploads
 		// OSS refuses aws-chunked bodies with trailing checksums.
 		c.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		c.UploaderChecksums = false
