@@ -29,6 +29,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Black-box specs of the built s3cli binary (env.S3CLI), run with gexec against
@@ -496,7 +497,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 				partition, aws.ToString(id.Account), principalOf(aws.ToString(id.Arn)))
 			in := &iam.CreateRoleInput{
 				RoleName: &roleName, AssumeRolePolicyDocument: &trust,
-				Tags: []iamtypes.Tag{{Key: aws.String(fixtures.TagKey), Value: aws.String(env.RunID)}},
+				Tags: []iamtypes.Tag{{Key: aws.String(names.TagKey), Value: aws.String(env.RunID)}},
 			}
 			if env.PermissionsBoundary != "" {
 				in.PermissionsBoundary = aws.String(env.PermissionsBoundary)

@@ -13,6 +13,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 	"github.com/s3cli-dev/s3cli/fixtures/targets"
 )
 
@@ -45,7 +46,7 @@ func TestSuite(t *testing.T) {
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	opts := targets.OptionsFromEnv()
 	// make test-aws names the run, so its sweep and artifacts find what the suite made.
-	opts.RunID = cmp.Or(os.Getenv("S3CLI_RUN_ID"), fixtures.NewRunID())
+	opts.RunID = cmp.Or(os.Getenv("S3CLI_RUN_ID"), names.NewRunID())
 	opts.LambdaGateway = lambdaGateway
 	opts.Log = os.Stderr
 
