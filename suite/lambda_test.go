@@ -210,7 +210,7 @@ func lambdaCleanUpFunction(name string) {
 // lambdaDeploymentPackage returns the zip named by S3CLI_PACKAGE, or builds
 // bin/deployment.zip with lambda/pack.
 func lambdaDeploymentPackage(ctx SpecContext) []byte {
-	if p := os.Getenv("S3CLI_PACKAGE"); p != "" {
+	if p := env.Settings.Package; p != "" {
 		data, err := os.ReadFile(p)
 		Expect(err).NotTo(HaveOccurred(), "reading the package S3CLI_PACKAGE names")
 		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), names.CodeSHA256(data))
