@@ -193,19 +193,13 @@ type file struct {
 	MultipartCopyPartSize     *int64  `json:"multipart_copy_part_size"`
 	HTTPRequestTimeout        *string `json:"http_request_timeout"`
 	HTTPResponseHeaderTimeout *string `json:"http_response_header_timeout"`
-	// Accepted and ignored: they have no meaning for S3 signed with SigV4 (see ignoredFields).
+	// Accepted and ignored: OpenStack Swift temp URLs and SigV2 have no place in an S3
+	// client signing with SigV4 (ignoredWarnings notes when a config asks for them).
 	SwiftAuthAccount *string         `json:"swift_auth_account"`
 	SwiftTempURLKey  *string         `json:"swift_temp_url_key"`
 	SignatureVersion json.RawMessage `json:"signature_version"`
 	UseV2Signing     *bool           `json:"use_v2_signing"`
 }
-
-// ignoredFields are the keys bosh-s3cli or storage-cli define that s3cli accepts
-// and does not act on.
-var ignoredFields = []string{"swift_auth_account", "swift_temp_url_key", "signature_version", "use_v2_signing"}
-
-// IgnoredFields lists the keys that are accepted for compatibility and have no effect.
-func IgnoredFields() []string { return slices.Clone(ignoredFields) }
 
 // Fields lists every key a config file may hold, in documentation order.
 func Fields() []string {
