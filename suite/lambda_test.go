@@ -50,11 +50,11 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 			bucket, roleARN = g.Bucket, g.RoleARN
 			Expect(bucket).NotTo(BeEmpty(), "S3CLI_ROLE_ARN is set without S3CLI_BUCKET")
 		} else {
-			bucket, err = env.CreateBucket(ctx, "fn-allowed", DeferCleanup)
+			bucket, err = env.CreateBucket(ctx, "fn-allowed", deferCleanup)
 			Expect(err).NotTo(HaveOccurred())
 		}
 		if denied = env.Given.DeniedBucket; denied == "" {
-			denied, err = env.CreateBucket(ctx, "fn-denied", DeferCleanup)
+			denied, err = env.CreateBucket(ctx, "fn-denied", deferCleanup)
 			Expect(err).NotTo(HaveOccurred())
 		}
 		if roleARN == "" {
@@ -65,13 +65,11 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 				Tags:                map[string]string{fixtures.TagKey: env.RunID},
 				Trustees:            trustees,
 				PermissionsBoundary: env.PermissionsBoundary,
-			})
+			}, deferCleanup)
 			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(func(ctx SpecContext) error { return functions.DeleteRole(ctx, env.Clients, roleName) }, NodeTimeout(2*time.Minute))
 		}
 
 		fnName = env.Name("fn")
-		lambdaCleanUpFunction(fnName)
 		deployOpts = []functions.Option{
 			functions.WithTimeout(lambdaFunctionTimeout),
 			functions.WithMemory(1024),
@@ -93,7 +91,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	})
 
 	It("is created with the execution role and is Active when Deploy returns", func(ctx SpecContext) {
-		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deployOpts...)
+		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deferCleanup, deployOpts...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Action).To(Equal(functions.Created))
 
@@ -153,7 +151,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	}, SpecTimeout(3*time.Minute))
 
 	It("is left unchanged when the same package is deployed again", func(ctx SpecContext) {
-		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deployOpts...)
+		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deferCleanup, deployOpts...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Action).To(Equal(functions.Unchanged))
 		Expect(d.CodeSHA256).To(Equal(pack.CodeSHA256(zip)))
@@ -176,9 +174,8 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 
 	It("reports the timeout of a function that runs out of time", func(ctx SpecContext) {
 		short := env.Name("fn-1s")
-		lambdaCleanUpFunction(short)
 		opts := append(slices.Clone(deployOpts), functions.WithTimeout(time.Second))
-		_, err := functions.Deploy(ctx, env.Clients, short, roleARN, zip, opts...)
+		_, err := functions.Deploy(ctx, env.Clients, short, roleARN, zip, deferCleanup, opts...)
 		Expect(err).NotTo(HaveOccurred())
 
 		inv, err := functions.Invoke(ctx, env.Clients, short, lambdaEvent(bucket, denied, "canary-timeout"))
@@ -199,12 +196,6 @@ func lambdaEvent(bucket, denied, labelFilter string) function.Event {
 		IAMEnforced:      env.Target.Capabilities().EnforcesIAM,
 		LabelFilter:      labelFilter,
 	}
-}
-
-// lambdaCleanUpFunction registers the removal of the function and then of its log group.
-func lambdaCleanUpFunction(name string) {
-	DeferCleanup(func(ctx SpecContext) error { return functions.DeleteLogGroup(ctx, env.Clients, name) }, NodeTimeout(time.Minute))
-	DeferCleanup(func(ctx SpecContext) error { return functions.DeleteFunction(ctx, env.Clients, name) }, NodeTimeout(time.Minute))
 }
 
 // lambdaDeploymentPackage returns the zip named by S3CLI_PACKAGE, or builds
