@@ -35,6 +35,9 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		deployOpts     []functions.Option
 		passing        *functions.Invocation
 		passingResult  function.Result
+		// fnScope removes the function (and its log group) at the end of the container: it is
+		// created by one spec and invoked by the next ones.
+		fnScope fixtures.Cleanups
 	)
 
 	BeforeAll(func(ctx SpecContext) {
@@ -70,6 +73,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		}
 
 		fnName = env.Name("fn")
+		DeferCleanup(fnScope.Run, NodeTimeout(2*fixtures.CleanupTimeout+5*time.Second))
 		deployOpts = []functions.Option{
 			functions.WithTimeout(lambdaFunctionTimeout),
 			functions.WithMemory(1024),
@@ -91,7 +95,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	})
 
 	It("is created with the execution role and is Active when Deploy returns", func(ctx SpecContext) {
-		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deferCleanup, deployOpts...)
+		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, &fnScope, deployOpts...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Action).To(Equal(functions.Created))
 
@@ -150,7 +154,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	}, SpecTimeout(3*time.Minute))
 
 	It("is left unchanged when the same package is deployed again", func(ctx SpecContext) {
-		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deferCleanup, deployOpts...)
+		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, &fnScope, deployOpts...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Action).To(Equal(functions.Unchanged))
 		Expect(d.CodeSHA256).To(Equal(pack.CodeSHA256(zip)))
