@@ -27,8 +27,8 @@ var deferCleanup fixtures.Scope = ginkgoScope{}
 
 type ginkgoScope struct{}
 
-func (ginkgoScope) Defer(_ fixtures.Resource, remove func(context.Context) error) {
-	DeferCleanup(remove, NodeTimeout(fixtures.CleanupTimeout+5*time.Second))
+func (ginkgoScope) Defer(r fixtures.Resource, remove func(context.Context) error) {
+	DeferCleanup(remove, NodeTimeout(fixtures.RemovalTimeout(r.Kind)+5*time.Second))
 }
 
 // expectNoLeftovers runs at the very end of the suite (a SynchronizedBeforeSuite cleanup, so
