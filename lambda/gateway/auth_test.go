@@ -209,15 +209,22 @@ func TestMotoAPIIsForwardedToLoopbackClientsOnly(t *testing.T) {
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	for _, tc := range []struct {
-		remote string
-		want   int
-	}{{"192.0.2.7:40000", http.StatusForbidden}, {"[2001:db8::7]:40000", http.StatusForbidden}, {"127.0.0.1:40000", http.StatusOK}, {"[::1]:40000", http.StatusOK}} {
-		r := httptest.NewRequest(http.MethodGet, g.URL()+"/moto-api/data.json", nil)
+		remote, path string
+		want         int
+	}{
+		{"192.0.2.7:40000", "/moto-api/data.json", http.StatusForbidden},
+		{"192.0.2.7:40000", "//moto-api/data.json", http.StatusForbidden},
+		{"192.0.2.7:40000", "/x/../moto-api/reset-auth", http.StatusForbidden},
+		{"[2001:db8::7]:40000", "/moto-api/data.json", http.StatusForbidden},
+		{"127.0.0.1:40000", "/moto-api/data.json", http.StatusOK},
+		{"[::1]:40000", "/moto-api/data.json", http.StatusOK},
+	} {
+		r := httptest.NewRequest(http.MethodGet, g.URL()+tc.path, nil)
 		r.RemoteAddr = tc.remote
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
 		if w.Code != tc.want {
-			t.Errorf("GET /moto-api/data.json from %s: %d, want %d", tc.remote, w.Code, tc.want)
+			t.Errorf("GET %s from %s: %d, want %d", tc.path, tc.remote, w.Code, tc.want)
 		}
 	}
 }

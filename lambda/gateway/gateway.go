@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	pathpkg "path"
 	"strings"
 	"sync"
 	"time"
@@ -168,7 +169,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const functions = "/2015-03-31/functions"
 	path := r.URL.Path
 	switch {
-	case strings.HasPrefix(path, "/moto-api") && !fromLoopback(r):
+	case strings.HasPrefix(pathpkg.Clean("/"+path), "/moto-api") && !fromLoopback(r):
 		// moto's control API is unauthenticated (reset auth, dump state): never from the network.
 		writeError(w, http.StatusForbidden, "AccessDeniedException", "gateway: /moto-api is served to loopback clients only")
 		return
