@@ -241,9 +241,7 @@ var _ = Describe("s3cli compat", Label("s3cli"), func() {
 
 			By("ensure-storage-exists creates a missing bucket, then succeeds again")
 			name := env.Name("peer")
-			fixtures.Track(fixtures.KindBucket, name, func(ctx context.Context) error {
-				return fixtures.RemoveBucket(ctx, env.Clients.S3, name)
-			}, DeferCleanup)
+			fixtures.TrackBucket(deferCleanup, env.Clients.S3, name) // s3cli creates it below
 			ensure := p.config("ensure.json", setBucket(name))
 			p.run(ensure, 0, "ensure-storage-exists")
 			_, err := env.Clients.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &name})
