@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/s3cli-dev/s3cli/s3cli/config"
 	"github.com/s3cli-dev/s3cli/s3cli/internal/minis3"
 )
@@ -727,4 +729,109 @@ func TestEnvOrProfileReportsABadProfile(t *testing.T) {
 	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "loading credentials from the environment or profile") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+func TestGetWritesThroughWhatIsNotARegularFile(t *testing.T) {
+	h := newHarness(t, false)
+	c := h.client(map[string]any{"download_part_size": 1 << 20})
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, 3<<20+7)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	// Private copies of /dev/null and /dev/full: a get that replaced the real ones would break the machine.
+	devs := t.TempDir()
+	null, full := filepath.Join(devs, "null"), filepath.Join(devs, "full")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Logf("no device nodes without root (%v): only the FIFO is checked", err)
+	} else {
+		if err := syscall.Mknod(full, syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 7))); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Get(ctx, "k", null); err != nil {
+			t.Errorf("get to a null device: %v", err)
+		}
+		if err := c.Get(ctx, "k", full); !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("get to a full device: %v, want ENOSPC", err)
+		}
+		for _, d := range []string{null, full} {
+			if st, err := os.Lstat(d); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+				t.Errorf("%s is no longer a device: %v %v", d, st.Mode(), err)
+			}
+		}
+		assertOnly(t, devs, "null", "full")
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			read <- nil
+			return
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		read <- b
+	}()
+	if err := c.Get(ctx, "k", fifo); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-read:
+		if !bytes.Equal(got, data) {
+			t.Errorf("the FIFO's reader got %d bytes, want the %d of the object", len(got), len(data))
+		}
+	case <-time.After(10 * time.Second): // the FIFO was replaced: its reader waits for a writer forever
+		t.Error("the FIFO's reader got nothing")
+	}
+	if st, _ := os.Lstat(fifo); st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO became %v", st.Mode())
+	}
+	assertOnly(t, dir, "fifo", filepath.Base(src))
+}
+
+func TestGetThroughASymlinkReplacesItsTarget(t *testing.T) {
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, 1000)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	targets := filepath.Join(dir, "targets")
+	if err := os.Mkdir(targets, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(targets, "real")
+	if err := os.WriteFile(target, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("targets/real", link); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink("targets/new", dangling); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{link, dangling} {
+		if err := c.Get(ctx, "k", l); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Lstat(l); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a symlink", l)
+		}
+		if got, _ := os.ReadFile(l); !bytes.Equal(got, data) {
+			t.Errorf("%s reads %d bytes, want the object", l, len(got))
+		}
+	}
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o640 {
+		t.Errorf("the target's mode became %v", st.Mode().Perm())
+	}
+	assertOnly(t, targets, "real", "new")
 }
