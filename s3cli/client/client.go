@@ -27,15 +27,18 @@ import (
 )
 
 // Timeouts of the HTTP layer. A whole transfer has no deadline (it may be
-// large); each step of it does.
+// large); each step of it does: dial and TLS handshake here, and no more than
+// the stall limit without progress (watchdog.go). Retries are bounded in total:
+// at most maxAttempts attempts with at most maxBackoff between two, and a
+// stalled attempt is not retried, so a dead server fails a command in about
+// the stall limit and an unreachable one in about maxAttempts dial timeouts.
 const (
-	dialTimeout           = 10 * time.Second
-	tlsHandshakeTimeout   = 10 * time.Second
-	responseHeaderTimeout = 2 * time.Minute // S3 can think long before answering CompleteMultipartUpload
-	bodyIdleTimeout       = 2 * time.Minute // no byte of a response body for this long: retry the part
-	cleanupTimeout        = 30 * time.Second
-	maxAttempts           = 5
-	ioBufferSize          = 256 << 10
+	dialTimeout         = 10 * time.Second
+	tlsHandshakeTimeout = 10 * time.Second
+	cleanupTimeout      = 30 * time.Second
+	maxAttempts         = 5
+	maxBackoff          = 5 * time.Second
+	ioBufferSize        = 256 << 10
 )
 
 // Client performs s3cli's operations on one bucket.
@@ -48,14 +51,21 @@ type Client struct {
 // trust, credentials (static, the SDK default chain, anonymous; optionally
 // through an assumed role), retries and checksum behaviour.
 func New(ctx context.Context, cfg *config.Config) (*Client, error) {
-	hc, err := httpClient(cfg)
+	limit, err := stallLimit()
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseConfig(ctx, cfg, hc)
+	transport, err := httpClient(cfg, limit)
 	if err != nil {
 		return nil, err
 	}
+	base, err := baseConfig(ctx, cfg, transport)
+	if err != nil {
+		return nil, err
+	}
+	// The SDK adds AWS_CA_BUNDLE to the transport it was given (it must be a
+	// BuildableClient for that); the watchdog goes around the result.
+	base.HTTPClient = &watchdog{next: base.HTTPClient, limit: limit}
 	if cfg.AssumeRoleARN != "" {
 		stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
 			if cfg.CustomEndpoint {
@@ -83,7 +93,7 @@ func New(ctx context.Context, cfg *config.Config) (*Client, error) {
 	return &Client{cfg: cfg, s3: client}, nil
 }
 
-func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
+func baseConfig(ctx context.Context, cfg *config.Config, hc *awshttp.BuildableClient) (aws.Config, error) {
 	var base aws.Config
 	switch cfg.CredentialsSource {
 	case config.CredentialsEnvOrProfile:
@@ -100,13 +110,16 @@ func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws
 		return aws.Config{}, fmt.Errorf("unknown credentials_source %q", cfg.CredentialsSource)
 	}
 	base.Region = cfg.Region
-	base.HTTPClient = hc
+	if base.HTTPClient == nil {
+		base.HTTPClient = hc
+	}
 	base.AppID = "s3cli"
 	base.RequestChecksumCalculation = cfg.RequestChecksumCalculation
 	base.ResponseChecksumValidation = cfg.ResponseChecksumValidation
 	base.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = maxAttempts
+			o.MaxBackoff = maxBackoff
 			// Many parallel parts may fail together; the token bucket would
 			// then refuse the retries that are the point of retrying.
 			o.RateLimiter = ratelimit.None
@@ -115,9 +128,9 @@ func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws
 	return base, nil
 }
 
-// httpClient builds the transport: TLS trust from ca_cert / ssl_verify_peer,
+// httpClient builds the transport: dial and TLS timeouts, TLS trust from ca_cert / ssl_verify_peer,
 // enough idle connections for the configured concurrency, larger buffers.
-func httpClient(cfg *config.Config) (*awshttp.BuildableClient, error) {
+func httpClient(cfg *config.Config, stall time.Duration) (*awshttp.BuildableClient, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CACert != "" {
 		pool, err := x509.SystemCertPool()
@@ -138,7 +151,7 @@ func httpClient(cfg *config.Config) (*awshttp.BuildableClient, error) {
 		WithTransportOptions(func(t *http.Transport) {
 			t.TLSClientConfig = tlsConfig
 			t.TLSHandshakeTimeout = tlsHandshakeTimeout
-			t.ResponseHeaderTimeout = responseHeaderTimeout
+			t.ResponseHeaderTimeout = 2 * stall // a backstop: the watchdog fails the request first
 			t.MaxIdleConns = conns * 2
 			t.MaxIdleConnsPerHost = conns
 			t.ReadBufferSize = 64 << 10

@@ -12,6 +12,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -834,4 +835,98 @@ func TestGetThroughASymlinkReplacesItsTarget(t *testing.T) {
 		t.Errorf("the target's mode became %v", st.Mode().Perm())
 	}
 	assertOnly(t, targets, "real", "new")
+}
+
+// silentServer accepts connections and never reads from or writes to them.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestAServerThatNeverReadsFailsEveryCommandWithinTheStallLimit(t *testing.T) {
+	t.Setenv(StallLimitEnv, "1s")
+	h := newHarness(t, false)
+	h.http.URL = silentServer(t)
+	c := h.client(map[string]any{"multipart_upload": false})
+	src, _ := randomFile(t, t.TempDir(), 64<<20) // more than the socket buffers take
+	ctx := context.Background()
+	for name, run := range map[string]func() error{
+		"put":    func() error { return c.Put(ctx, src, "k") },
+		"exists": func() error { _, err := c.Exists(ctx, "k"); return err },
+	} {
+		start := time.Now()
+		err := run()
+		var se *StallError
+		if !errors.As(err, &se) {
+			t.Errorf("%s: err = %v, want a StallError", name, err)
+			continue
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("%s took %s, stall limit 1s", name, took)
+		}
+		t.Logf("%s: %v", name, err)
+		if msg := err.Error(); !strings.HasPrefix(msg, name+` "k": no progress for 1s: `) || strings.Contains(msg, "operation error") {
+			t.Errorf("%s: message %q", name, msg)
+		}
+	}
+}
+
+func TestABodyThatStopsFailsTheGetWithinTheStallLimit(t *testing.T) {
+	t.Setenv(StallLimitEnv, "1s")
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, _ := randomFile(t, dir, 100000)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		w.Header().Set("Content-Length", "100000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(make([]byte, 1000))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+		return true
+	})
+	start := time.Now()
+	err := c.Get(ctx, "k", filepath.Join(dir, "out"))
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("get took %s, stall limit 1s", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no progress for 1s: the answer stopped arriving") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodGet })); n != 1 {
+		t.Errorf("%d GETs, want 1: a stall is not retried", n)
+	}
+	assertOnly(t, dir, filepath.Base(src))
 }

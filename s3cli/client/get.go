@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,6 +28,7 @@ const maxBodyAttempts = 5
 // that exists and is not a regular file (a device, a FIFO, /dev/stdout) is
 // written through, in order, and never replaced.
 func (c *Client) Get(ctx context.Context, key, path string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("get %q", key)
 	dest, err := resolveDestination(path)
 	if err != nil {
@@ -308,7 +308,8 @@ func (c *Client) getRange(ctx context.Context, op, key string, etag *string, w i
 		if errors.Is(err, errTrailer) {
 			got = 0 // the bytes arrived but failed validation: fetch them all again
 		}
-		if ctx.Err() != nil || attempt >= maxBodyAttempts || errors.Is(err, errWrite) {
+		var stalled *StallError
+		if ctx.Err() != nil || attempt >= maxBodyAttempts || errors.Is(err, errWrite) || errors.As(err, &stalled) {
 			return &OpError{Op: fmt.Sprintf("%s: bytes %d-%d", op, off, off+n-1), Err: err}
 		}
 	}
@@ -322,11 +323,8 @@ var (
 )
 
 // copyAt copies at most n bytes from r into w at off. A body that sends nothing
-// for bodyIdleTimeout is closed, so a stalled connection fails (and is retried)
-// instead of hanging the download.
+// for the stall limit fails with a StallError (the transport's watchdog).
 func copyAt(ctx context.Context, w io.WriterAt, off int64, r io.ReadCloser, n int64, buf []byte) (int64, error) {
-	stall := time.AfterFunc(bodyIdleTimeout, func() { r.Close() })
-	defer stall.Stop()
 	stop := context.AfterFunc(ctx, func() { r.Close() })
 	defer stop()
 	var done int64
@@ -334,7 +332,6 @@ func copyAt(ctx context.Context, w io.WriterAt, off int64, r io.ReadCloser, n in
 		chunk := buf[:min(int64(len(buf)), n-done)]
 		k, err := r.Read(chunk)
 		if k > 0 {
-			stall.Reset(bodyIdleTimeout)
 			if _, werr := w.WriteAt(chunk[:k], off+done); werr != nil {
 				return done, fmt.Errorf("%w: %w", errWrite, werr)
 			}

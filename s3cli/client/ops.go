@@ -20,12 +20,13 @@ const MaxSignDuration = 7 * 24 * time.Hour
 
 // Delete removes key. Deleting a key that does not exist succeeds; a missing
 // bucket is an error.
-func (c *Client) Delete(ctx context.Context, key string) error {
+func (c *Client) Delete(ctx context.Context, key string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("delete %q", key)
 	if err := c.readOnly(op); err != nil {
 		return err
 	}
-	_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
+	_, err = c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	if isNoSuchBucket(err) {
 		return c.bucketMissing(op)
 	}
@@ -47,7 +48,8 @@ func (c *Client) listPrefix(prefix string) *string {
 // DeleteRecursive removes every object whose key starts with prefix (inside
 // folder_name; all of the folder, or the bucket, when prefix is empty), in
 // batches of 1000 per DeleteObjects call. It returns how many were deleted.
-func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (int, error) {
+func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (_ int, err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("delete-recursive %q", prefix)
 	if err := c.readOnly(op); err != nil {
 		return 0, err
@@ -87,9 +89,10 @@ func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (int, error
 }
 
 // Exists reports whether key exists. A missing bucket is an ErrBucketMissing error.
-func (c *Client) Exists(ctx context.Context, key string) (bool, error) {
+func (c *Client) Exists(ctx context.Context, key string) (_ bool, err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("exists %q", key)
-	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
+	_, err = c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	switch {
 	case err == nil:
 		return true, nil
@@ -140,7 +143,8 @@ func (c *Client) Sign(ctx context.Context, key, method string, d time.Duration) 
 
 // List calls fn with every key under prefix (inside folder_name, shown
 // without it), page by page, in S3's lexicographic order.
-func (c *Client) List(ctx context.Context, prefix string, fn func(key string) error) error {
+func (c *Client) List(ctx context.Context, prefix string, fn func(key string) error) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("list %q", prefix)
 	strip := ""
 	if c.cfg.FolderName != "" {
@@ -173,7 +177,8 @@ type Properties struct {
 
 // Properties returns the object's properties, or nil (no error) when the
 // object does not exist in an existing bucket.
-func (c *Client) Properties(ctx context.Context, key string) (*Properties, error) {
+func (c *Client) Properties(ctx context.Context, key string) (_ *Properties, err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("properties %q", key)
 	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	switch {
@@ -196,9 +201,10 @@ func (c *Client) Properties(ctx context.Context, key string) (*Properties, error
 // EnsureStorageExists creates the bucket when it does not exist (in the
 // configured region); an existing bucket, or one created concurrently by the
 // same account, is success.
-func (c *Client) EnsureStorageExists(ctx context.Context) error {
+func (c *Client) EnsureStorageExists(ctx context.Context) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("ensure-storage-exists %q", c.cfg.BucketName)
-	_, err := c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &c.cfg.BucketName})
+	_, err = c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &c.cfg.BucketName})
 	switch {
 	case err == nil:
 		return nil
@@ -224,7 +230,8 @@ func (c *Client) EnsureStorageExists(ctx context.Context) error {
 
 // Copy copies src to dst inside the bucket, server-side: one CopyObject up to
 // 5 GiB, parallel UploadPartCopy parts above that.
-func (c *Client) Copy(ctx context.Context, src, dst string) error {
+func (c *Client) Copy(ctx context.Context, src, dst string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("copy %q to %q", src, dst)
 	if err := c.readOnly(op); err != nil {
 		return err

@@ -29,7 +29,8 @@ const maxParts = 10000
 // parts, aborted on any failure (or Ctrl-C) so that no parts are left behind.
 // Regular files are read in place (no part buffers); pipes and other streams
 // go through at most upload_concurrency reused buffers of one part each.
-func (c *Client) Put(ctx context.Context, path, key string) error {
+func (c *Client) Put(ctx context.Context, path, key string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("put %q", key)
 	if err := c.readOnly(op); err != nil {
 		return err
