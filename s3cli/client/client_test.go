@@ -930,3 +930,27 @@ func TestABodyThatStopsFailsTheGetWithinTheStallLimit(t *testing.T) {
 	}
 	assertOnly(t, dir, filepath.Base(src))
 }
+
+func TestPutOfAFileThatReportsSizeZeroStoresItsBytes(t *testing.T) {
+	want, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil || len(want) == 0 {
+		t.Skipf("no /proc/cpuinfo to read here: %v", err)
+	}
+	if st, _ := os.Stat("/proc/cpuinfo"); st.Size() != 0 {
+		t.Skipf("/proc/cpuinfo reports %d bytes here, not 0", st.Size())
+	}
+	h := newHarness(t, false)
+	c := h.client(nil)
+	ctx := context.Background()
+	if err := c.Put(ctx, "/proc/cpuinfo", "cpuinfo"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Properties(ctx, "cpuinfo")
+	if err != nil || p == nil {
+		t.Fatalf("properties: %v %v", p, err)
+	}
+	// /proc/cpuinfo's MHz lines change between reads; its length rarely does by much.
+	if p.ContentLength < int64(len(want))/2 {
+		t.Errorf("stored %d bytes of /proc/cpuinfo, which holds about %d", p.ContentLength, len(want))
+	}
+}

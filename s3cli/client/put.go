@@ -27,8 +27,9 @@ const maxParts = 10000
 // Put uploads the local file at path to key. Files up to upload_part_size go
 // in one PUT; larger ones as a multipart upload of upload_concurrency parallel
 // parts, aborted on any failure (or Ctrl-C) so that no parts are left behind.
-// Regular files are read in place (no part buffers); pipes and other streams
-// go through at most upload_concurrency reused buffers of one part each.
+// Regular files are read in place (no part buffers); pipes, other streams and
+// files whose size the kernel reports as 0 (/proc/cpuinfo, /sys files) go
+// through at most upload_concurrency reused buffers of one part each.
 func (c *Client) Put(ctx context.Context, path, key string) (err error) {
 	defer unstall(&err)
 	op := fmt.Sprintf("put %q", key)
@@ -47,7 +48,7 @@ func (c *Client) Put(ctx context.Context, path, key string) (err error) {
 	switch {
 	case st.IsDir():
 		return fmt.Errorf("%s: %s is a directory", op, path)
-	case st.Mode().IsRegular():
+	case st.Mode().IsRegular() && st.Size() > 0:
 		return c.putFile(ctx, op, f, st.Size(), key)
 	default:
 		return c.putStream(ctx, op, f, key)
