@@ -954,3 +954,26 @@ func TestPutOfAFileThatReportsSizeZeroStoresItsBytes(t *testing.T) {
 		t.Errorf("stored %d bytes of /proc/cpuinfo, which holds about %d", p.ContentLength, len(want))
 	}
 }
+
+func TestAFailedAbortIsReportedByTheMultipartSkeleton(t *testing.T) {
+	h := newHarness(t, false)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodDelete && r.URL.Query().Has("uploadId") {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>no abort for you</Message></Error>`)
+			return true
+		}
+		return false
+	})
+	c := h.client(nil)
+	// Put and copy both run their parts through c.multipart; a failing part stands for either.
+	err := c.multipart(context.Background(), `copy "a" to "b"`, "b", false, func(ctx context.Context, u *upload) error {
+		return errors.New("part 1: broken")
+	})
+	if err == nil || !strings.Contains(err.Error(), "part 1: broken; aborting the multipart upload also failed") || !strings.Contains(err.Error(), "AccessDenied: no abort for you (HTTP 403)") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodDelete && r.URL.Query().Has("uploadId") })); n != 1 {
+		t.Errorf("%d AbortMultipartUpload calls, want 1", n)
+	}
+}

@@ -254,9 +254,9 @@ func (c *Client) download(ctx context.Context, op, key string, etag *string, siz
 		return c.getRange(ctx, op, key, etag, w, 0, size, true, buf)
 	}
 	nparts := (size + ps - 1) / ps
-	workers := min(int64(c.cfg.DownloadConcurrency), nparts)
+	workers := int(min(int64(c.cfg.DownloadConcurrency), nparts))
 	bufs := make([][]byte, workers) // one per worker, made when it starts
-	return parallel(ctx, op, nparts, workers, func(ctx context.Context, worker int, i int64) error {
+	return parallel(ctx, op, workers, indices(nparts), func(ctx context.Context, worker int, i int64) error {
 		if bufs[worker] == nil {
 			bufs[worker] = make([]byte, ioBufferSize)
 		}

@@ -256,55 +256,23 @@ func (c *Client) Copy(ctx context.Context, src, dst string) (err error) {
 	if ps < 512*config.MiB {
 		ps = PartSize(size, 512*config.MiB) // fewer, larger server-side parts
 	}
-	nparts := int((size + ps - 1) / ps)
-	return c.multipartCopy(ctx, op, dst, nparts, func(ctx context.Context, key, uploadID *string, i int) (types.CompletedPart, error) {
-		first := int64(i) * ps
-		last := min(first+ps, size) - 1
-		out, err := c.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-			Bucket: &c.cfg.BucketName, Key: key, UploadId: uploadID, PartNumber: aws.Int32(int32(i + 1)),
-			CopySource: &source, CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)), CopySourceIfMatch: head.ETag,
+	nparts := (size + ps - 1) / ps
+	return c.multipart(ctx, op, dst, false, func(ctx context.Context, u *upload) error {
+		return parallel(ctx, op, c.cfg.UploadConcurrency, indices(nparts), func(ctx context.Context, _ int, i int64) error {
+			first := i * ps
+			last := min(first+ps, size) - 1
+			number := aws.Int32(int32(i + 1))
+			out, err := c.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+				Bucket: &c.cfg.BucketName, Key: u.key, UploadId: u.id, PartNumber: number,
+				CopySource: &source, CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)), CopySourceIfMatch: head.ETag,
+			})
+			if err != nil {
+				return opErr(fmt.Sprintf("%s: part %d", op, i+1), err)
+			}
+			u.done(types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: number})
+			return nil
 		})
-		if err != nil {
-			return types.CompletedPart{}, err
-		}
-		return types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(int32(i + 1))}, nil
 	})
-}
-
-// multipartCopy runs a multipart upload whose parts are copied server-side.
-func (c *Client) multipartCopy(ctx context.Context, op, dst string, nparts int,
-	copyPart func(ctx context.Context, key, uploadID *string, i int) (types.CompletedPart, error)) (err error) {
-	objKey := aws.String(c.cfg.Key(dst))
-	create := &s3.CreateMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey}
-	c.sse(&create.ServerSideEncryption, &create.SSEKMSKeyId)
-	created, err := c.s3.CreateMultipartUpload(ctx, create, c.uploaderOpts()...)
-	if err != nil {
-		return opErr(op+": starting multipart copy", err)
-	}
-	defer func() {
-		if err != nil {
-			actx, cancel := detach(ctx)
-			defer cancel()
-			_, _ = c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey, UploadId: created.UploadId})
-		}
-	}()
-	parts := make([]types.CompletedPart, nparts)
-	err = parallel(ctx, op, int64(nparts), int64(c.cfg.UploadConcurrency), func(ctx context.Context, _ int, i int64) error {
-		p, err := copyPart(ctx, objKey, created.UploadId, int(i))
-		if err != nil {
-			return opErr(fmt.Sprintf("%s: part %d", op, i+1), err)
-		}
-		parts[i] = p
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: &c.cfg.BucketName, Key: objKey, UploadId: created.UploadId,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-	}, c.uploaderOpts()...)
-	return opErr(op+": completing multipart copy", err)
 }
 
 // copySource is the x-amz-copy-source value: bucket/key, percent-encoded
