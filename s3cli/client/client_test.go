@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -24,19 +27,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"golang.org/x/sys/unix"
 
 	"github.com/s3cli-dev/s3cli/s3cli/config"
-	"github.com/s3cli-dev/s3cli/s3cli/internal/minis3"
 )
 
 const testBucket = "test-bucket"
 
-// harness is a minis3 server behind a recording, fault-injecting handler.
+// harness is a gofakes3 server (in memory) behind a recording, fault-injecting handler.
 type harness struct {
-	t    *testing.T
-	srv  *minis3.Server
-	http *httptest.Server
+	t       *testing.T
+	backend *s3mem.Backend
+	srv     http.Handler
+	http    *httptest.Server
 
 	mu    sync.Mutex
 	reqs  []*http.Request
@@ -45,8 +50,11 @@ type harness struct {
 
 func newHarness(t *testing.T, tlsServer bool) *harness {
 	t.Helper()
-	h := &harness{t: t, srv: minis3.New(t.TempDir())}
-	h.srv.CreateBucket(testBucket)
+	h := &harness{t: t, backend: s3mem.New()}
+	h.srv = gofakes3.New(h.backend, gofakes3.WithoutVersioning()).Server()
+	if err := h.backend.CreateBucket(testBucket); err != nil {
+		t.Fatal(err)
+	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.reqs = append(h.reqs, r.Clone(context.Background()))
@@ -55,15 +63,75 @@ func newHarness(t *testing.T, tlsServer bool) *harness {
 		if fault != nil && fault(w, r) {
 			return
 		}
+		if h.preconditionFailed(w, r) {
+			return
+		}
 		h.srv.ServeHTTP(w, r)
 	})
+	h.http = httptest.NewUnstartedServer(handler)
+	// The faults cut connections gofakes3 then writes to; its complaints are expected.
+	h.http.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tlsServer {
-		h.http = httptest.NewTLSServer(handler)
+		h.http.StartTLS()
 	} else {
-		h.http = httptest.NewServer(handler)
+		h.http.Start()
 	}
 	t.Cleanup(h.http.Close)
 	return h
+}
+
+// preconditionFailed answers a GET or HEAD whose If-Match differs from the
+// object's ETag with 412, as S3 does (gofakes3 checks If-Match on PUT only).
+func (h *harness) preconditionFailed(w http.ResponseWriter, r *http.Request) bool {
+	want := r.Header.Get("If-Match")
+	if want == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	obj, err := h.backend.HeadObject(bucket, key)
+	if err != nil || `"`+hex.EncodeToString(obj.Hash)+`"` == want {
+		return false
+	}
+	w.WriteHeader(http.StatusPreconditionFailed)
+	io.WriteString(w, `<?xml version="1.0"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>`)
+	return true
+}
+
+// keys lists the bucket's keys, read from the server's store.
+func (h *harness) keys() []string {
+	h.t.Helper()
+	list, err := h.backend.ListBucket(testBucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list.Contents {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// uploads lists the bucket's unfinished multipart uploads (ListMultipartUploads,
+// unsigned, straight to the server).
+func (h *harness) uploads() []string {
+	h.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/"+testBucket+"?uploads", nil)
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		h.t.Fatalf("ListMultipartUploads: HTTP %d: %s", rec.Code, rec.Body)
+	}
+	var out struct {
+		Uploads []struct{ Key, UploadId string } `xml:"Upload"`
+	}
+	if err := xml.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		h.t.Fatal(err)
+	}
+	var ids []string
+	for _, u := range out.Uploads {
+		ids = append(ids, u.Key+" "+u.UploadId)
+	}
+	return ids
 }
 
 func (h *harness) setFault(f func(w http.ResponseWriter, r *http.Request) bool) {
@@ -192,7 +260,7 @@ func TestPutMultipartThenParallelGet(t *testing.T) {
 	if crcErr != nil {
 		t.Error(crcErr)
 	}
-	if keys := h.srv.Keys(testBucket); len(keys) != 1 || keys[0] != "f/big" {
+	if keys := h.keys(); len(keys) != 1 || keys[0] != "f/big" {
 		t.Errorf("keys %v, want [f/big]", keys)
 	}
 	out := filepath.Join(dir, "out")
@@ -294,10 +362,10 @@ func TestPutAbortsMultipartUploadOnPartFailure(t *testing.T) {
 	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodDelete && r.URL.Query().Has("uploadId") })); n != 1 {
 		t.Errorf("%d AbortMultipartUpload calls, want 1", n)
 	}
-	if up := h.srv.Uploads(testBucket); len(up) != 0 {
+	if up := h.uploads(); len(up) != 0 {
 		t.Errorf("uploads left: %v", up)
 	}
-	if keys := h.srv.Keys(testBucket); len(keys) != 0 {
+	if keys := h.keys(); len(keys) != 0 {
 		t.Errorf("object created: %v", keys)
 	}
 	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploadId") })); n != 0 {
@@ -320,7 +388,7 @@ func TestPutAbortsMultipartUploadOnCancel(t *testing.T) {
 	if err := c.Put(ctx, src, "cancelled"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if up := h.srv.Uploads(testBucket); len(up) != 0 {
+	if up := h.uploads(); len(up) != 0 {
 		t.Errorf("uploads left: %v", up)
 	}
 	if n := len(h.requests(isUploadPart)); n > 3 {
@@ -404,11 +472,12 @@ func TestGetFailsWhenTheObjectChanges(t *testing.T) {
 	if err := c.Put(context.Background(), src, "k"); err != nil {
 		t.Fatal(err)
 	}
+	other, _ := randomFile(t, t.TempDir(), 3<<20+1) // other bytes, so another ETag
 	var once sync.Once
 	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if isRangedGet(r) {
 			once.Do(func() { // someone overwrites the object mid-download
-				if err := c.Put(context.Background(), src, "k"); err != nil {
+				if err := c.Put(context.Background(), other, "k"); err != nil {
 					t.Error(err)
 				}
 			})
@@ -545,7 +614,7 @@ func TestListDeleteRecursiveAndProperties(t *testing.T) {
 	if n, err := c.DeleteRecursive(ctx, ""); err != nil || n != 1 {
 		t.Errorf("delete-recursive folder = %d, %v", n, err)
 	}
-	if got := strings.Join(h.srv.Keys(testBucket), ","); got != "outside" {
+	if got := strings.Join(h.keys(), ","); got != "outside" {
 		t.Errorf("left %s, want only the key outside the folder", got)
 	}
 }

@@ -281,7 +281,13 @@ func (c *Client) getRange(ctx context.Context, op, key string, etag *string, w i
 		if ranged {
 			in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off+got, off+n-1))
 		}
-		out, err := c.s3.GetObject(ctx, in)
+		var opts []func(*s3.Options)
+		if ranged {
+			// A range has no checksum of its own; some stores (gofakes3) send the whole
+			// object's, which could never match. The whole-object GET stays validated.
+			opts = append(opts, func(o *s3.Options) { o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired })
+		}
+		out, err := c.s3.GetObject(ctx, in, opts...)
 		if err != nil {
 			switch {
 			case isNotFound(err):
