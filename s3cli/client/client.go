@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +46,8 @@ const (
 type Client struct {
 	cfg *config.Config
 	s3  *s3.Client
+	// signPayload signs the SHA-256 of checksummed bodies too (SignedPayloadEnv).
+	signPayload bool
 }
 
 // New builds the S3 client described by cfg: endpoint, addressing style, TLS
@@ -90,7 +93,7 @@ func New(ctx context.Context, cfg *config.Config) (*Client, error) {
 		}
 		o.UsePathStyle = cfg.UsePathStyle
 	})
-	return &Client{cfg: cfg, s3: client}, nil
+	return &Client{cfg: cfg, s3: client, signPayload: os.Getenv(SignedPayloadEnv) == "1"}, nil
 }
 
 func baseConfig(ctx context.Context, cfg *config.Config, hc *awshttp.BuildableClient) (aws.Config, error) {

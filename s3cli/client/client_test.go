@@ -257,6 +257,11 @@ func TestPutMultipartThenParallelGet(t *testing.T) {
 	if n := len(h.requests(isUploadPart)); n != 5 {
 		t.Errorf("%d UploadPart requests, want 5", n)
 	}
+	for _, r := range h.requests(isUploadPart) {
+		if got := r.Header.Get("X-Amz-Content-Sha256"); got != "UNSIGNED-PAYLOAD" {
+			t.Errorf("a part with a CRC32 signs its payload hash %q, want UNSIGNED-PAYLOAD (no second read for SHA-256)", got)
+		}
+	}
 	if crcErr != nil {
 		t.Error(crcErr)
 	}
@@ -296,6 +301,19 @@ func TestPutSmallFileIsOnePut(t *testing.T) {
 	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodPost })); n != 0 {
 		t.Errorf("%d POSTs (multipart), want 0", n)
 	}
+	put := h.requests(func(r *http.Request) bool { return r.Method == http.MethodPut })[0]
+	if put.Header.Get("X-Amz-Checksum-Crc32") == "" || put.Header.Get("X-Amz-Content-Sha256") != "UNSIGNED-PAYLOAD" {
+		t.Errorf("PUT with CRC32 %q and payload hash %q, want a CRC32 and UNSIGNED-PAYLOAD",
+			put.Header.Get("X-Amz-Checksum-Crc32"), put.Header.Get("X-Amz-Content-Sha256"))
+	}
+	t.Setenv(SignedPayloadEnv, "1")
+	if err := h.client(nil).Put(context.Background(), src, "signed"); err != nil {
+		t.Fatal(err)
+	}
+	put = h.requests(func(r *http.Request) bool { return r.Method == http.MethodPut })[1]
+	if got := put.Header.Get("X-Amz-Content-Sha256"); len(got) != 64 {
+		t.Errorf("with %s=1 the PUT signs payload hash %q, want its SHA-256", SignedPayloadEnv, got)
+	}
 }
 
 func TestPutFromPipeUsesBoundedBuffers(t *testing.T) {
@@ -326,6 +344,9 @@ func TestPutFromPipeUsesBoundedBuffers(t *testing.T) {
 	for _, r := range parts {
 		if r.Header.Get("X-Amz-Checksum-Crc32") != "" {
 			t.Error("uploader checksums are off, but a part carries a CRC32")
+		}
+		if got := r.Header.Get("X-Amz-Content-Sha256"); len(got) != 64 {
+			t.Errorf("a part without a CRC32 must sign its SHA-256, got %q", got)
 		}
 	}
 	out := filepath.Join(dir, "out")
