@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -27,21 +25,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"golang.org/x/sys/unix"
+
+	"github.com/s3cli-dev/s3cli/s3cli/internal/minis3"
 
 	"github.com/s3cli-dev/s3cli/s3cli/config"
 )
 
 const testBucket = "test-bucket"
 
-// harness is a gofakes3 server (in memory) behind a recording, fault-injecting handler.
+// harness is a minis3 (gofakes3) server behind a recording, fault-injecting handler.
 type harness struct {
-	t       *testing.T
-	backend *s3mem.Backend
-	srv     http.Handler
-	http    *httptest.Server
+	t    *testing.T
+	srv  *minis3.Server
+	http *httptest.Server
 
 	mu    sync.Mutex
 	reqs  []*http.Request
@@ -50,20 +47,14 @@ type harness struct {
 
 func newHarness(t *testing.T, tlsServer bool) *harness {
 	t.Helper()
-	h := &harness{t: t, backend: s3mem.New()}
-	h.srv = gofakes3.New(h.backend, gofakes3.WithoutVersioning()).Server()
-	if err := h.backend.CreateBucket(testBucket); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{t: t, srv: minis3.New("")}
+	h.srv.CreateBucket(testBucket)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.reqs = append(h.reqs, r.Clone(context.Background()))
 		fault := h.fault
 		h.mu.Unlock()
 		if fault != nil && fault(w, r) {
-			return
-		}
-		if h.preconditionFailed(w, r) {
 			return
 		}
 		h.srv.ServeHTTP(w, r)
@@ -78,60 +69,6 @@ func newHarness(t *testing.T, tlsServer bool) *harness {
 	}
 	t.Cleanup(h.http.Close)
 	return h
-}
-
-// preconditionFailed answers a GET or HEAD whose If-Match differs from the
-// object's ETag with 412, as S3 does (gofakes3 checks If-Match on PUT only).
-func (h *harness) preconditionFailed(w http.ResponseWriter, r *http.Request) bool {
-	want := r.Header.Get("If-Match")
-	if want == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		return false
-	}
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	obj, err := h.backend.HeadObject(bucket, key)
-	if err != nil || `"`+hex.EncodeToString(obj.Hash)+`"` == want {
-		return false
-	}
-	w.WriteHeader(http.StatusPreconditionFailed)
-	io.WriteString(w, `<?xml version="1.0"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>`)
-	return true
-}
-
-// keys lists the bucket's keys, read from the server's store.
-func (h *harness) keys() []string {
-	h.t.Helper()
-	list, err := h.backend.ListBucket(testBucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range list.Contents {
-		keys = append(keys, o.Key)
-	}
-	return keys
-}
-
-// uploads lists the bucket's unfinished multipart uploads (ListMultipartUploads,
-// unsigned, straight to the server).
-func (h *harness) uploads() []string {
-	h.t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/"+testBucket+"?uploads", nil)
-	rec := httptest.NewRecorder()
-	h.srv.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		h.t.Fatalf("ListMultipartUploads: HTTP %d: %s", rec.Code, rec.Body)
-	}
-	var out struct {
-		Uploads []struct{ Key, UploadId string } `xml:"Upload"`
-	}
-	if err := xml.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		h.t.Fatal(err)
-	}
-	var ids []string
-	for _, u := range out.Uploads {
-		ids = append(ids, u.Key+" "+u.UploadId)
-	}
-	return ids
 }
 
 func (h *harness) setFault(f func(w http.ResponseWriter, r *http.Request) bool) {
@@ -265,7 +202,7 @@ func TestPutMultipartThenParallelGet(t *testing.T) {
 	if crcErr != nil {
 		t.Error(crcErr)
 	}
-	if keys := h.keys(); len(keys) != 1 || keys[0] != "f/big" {
+	if keys := h.srv.Keys(testBucket); len(keys) != 1 || keys[0] != "f/big" {
 		t.Errorf("keys %v, want [f/big]", keys)
 	}
 	out := filepath.Join(dir, "out")
@@ -383,10 +320,10 @@ func TestPutAbortsMultipartUploadOnPartFailure(t *testing.T) {
 	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodDelete && r.URL.Query().Has("uploadId") })); n != 1 {
 		t.Errorf("%d AbortMultipartUpload calls, want 1", n)
 	}
-	if up := h.uploads(); len(up) != 0 {
+	if up := h.srv.Uploads(testBucket); len(up) != 0 {
 		t.Errorf("uploads left: %v", up)
 	}
-	if keys := h.keys(); len(keys) != 0 {
+	if keys := h.srv.Keys(testBucket); len(keys) != 0 {
 		t.Errorf("object created: %v", keys)
 	}
 	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploadId") })); n != 0 {
@@ -409,7 +346,7 @@ func TestPutAbortsMultipartUploadOnCancel(t *testing.T) {
 	if err := c.Put(ctx, src, "cancelled"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if up := h.uploads(); len(up) != 0 {
+	if up := h.srv.Uploads(testBucket); len(up) != 0 {
 		t.Errorf("uploads left: %v", up)
 	}
 	if n := len(h.requests(isUploadPart)); n > 3 {
@@ -635,7 +572,7 @@ func TestListDeleteRecursiveAndProperties(t *testing.T) {
 	if n, err := c.DeleteRecursive(ctx, ""); err != nil || n != 1 {
 		t.Errorf("delete-recursive folder = %d, %v", n, err)
 	}
-	if got := strings.Join(h.keys(), ","); got != "outside" {
+	if got := strings.Join(h.srv.Keys(testBucket), ","); got != "outside" {
 		t.Errorf("left %s, want only the key outside the folder", got)
 	}
 }
