@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,47 +27,40 @@ import (
 )
 
 // Timeouts of the HTTP layer. A whole transfer has no deadline (it may be
-// large); each step of it does: dial and TLS handshake here, and no more than
-// the stall limit without progress (watchdog.go). Retries are bounded in total:
-// at most maxAttempts attempts with at most maxBackoff between two, and a
-// stalled attempt is not retried, so a dead server fails a command in about
-// the stall limit and an unreachable one in about maxAttempts dial timeouts.
+// large); each step of it does: dial and TLS handshake, and no more than the
+// stall limit without progress (watchdog.go), which comes before the response
+// header timeout (a backstop). Retries are bounded in total: at most
+// maxAttempts attempts with at most maxBackoff between two, and a stalled
+// attempt is not retried, so a dead server fails a command in about the stall
+// limit and an unreachable one in about maxAttempts dial timeouts.
 const (
-	dialTimeout         = 10 * time.Second
-	tlsHandshakeTimeout = 10 * time.Second
-	cleanupTimeout      = 30 * time.Second
-	maxAttempts         = 5
-	maxBackoff          = 5 * time.Second
-	ioBufferSize        = 256 << 10
+	dialTimeout           = 10 * time.Second
+	tlsHandshakeTimeout   = 10 * time.Second
+	responseHeaderTimeout = 2 * time.Minute
+	cleanupTimeout        = 30 * time.Second
+	maxAttempts           = 5
+	maxBackoff            = 5 * time.Second
+	ioBufferSize          = 256 << 10
 )
 
 // Client performs s3cli's operations on one bucket.
 type Client struct {
 	cfg *config.Config
 	s3  *s3.Client
-	// signPayload signs the SHA-256 of checksummed bodies too (SignedPayloadEnv).
-	signPayload bool
 }
 
 // New builds the S3 client described by cfg: endpoint, addressing style, TLS
 // trust, credentials (static, the SDK default chain, anonymous; optionally
 // through an assumed role), retries and checksum behaviour.
 func New(ctx context.Context, cfg *config.Config) (*Client, error) {
-	limit, err := stallLimit()
+	hc, err := httpClient(cfg)
 	if err != nil {
 		return nil, err
 	}
-	transport, err := httpClient(cfg, limit)
+	base, err := baseConfig(ctx, cfg, hc)
 	if err != nil {
 		return nil, err
 	}
-	base, err := baseConfig(ctx, cfg, transport)
-	if err != nil {
-		return nil, err
-	}
-	// The SDK adds AWS_CA_BUNDLE to the transport it was given (it must be a
-	// BuildableClient for that); the watchdog goes around the result.
-	base.HTTPClient = &watchdog{next: base.HTTPClient, limit: limit}
 	if cfg.AssumeRoleARN != "" {
 		stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
 			if cfg.CustomEndpoint {
@@ -93,10 +85,10 @@ func New(ctx context.Context, cfg *config.Config) (*Client, error) {
 		}
 		o.UsePathStyle = cfg.UsePathStyle
 	})
-	return &Client{cfg: cfg, s3: client, signPayload: os.Getenv(SignedPayloadEnv) == "1"}, nil
+	return &Client{cfg: cfg, s3: client}, nil
 }
 
-func baseConfig(ctx context.Context, cfg *config.Config, hc *awshttp.BuildableClient) (aws.Config, error) {
+func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
 	var base aws.Config
 	switch cfg.CredentialsSource {
 	case config.CredentialsEnvOrProfile:
@@ -113,9 +105,11 @@ func baseConfig(ctx context.Context, cfg *config.Config, hc *awshttp.BuildableCl
 		return aws.Config{}, fmt.Errorf("unknown credentials_source %q", cfg.CredentialsSource)
 	}
 	base.Region = cfg.Region
-	if base.HTTPClient == nil {
-		base.HTTPClient = hc
+	limit, err := stallLimit()
+	if err != nil {
+		return aws.Config{}, err
 	}
+	base.HTTPClient = &watchdog{next: hc, limit: limit} // LoadDefaultConfig was given the bare transport: it must be a BuildableClient
 	base.AppID = "s3cli"
 	base.RequestChecksumCalculation = cfg.RequestChecksumCalculation
 	base.ResponseChecksumValidation = cfg.ResponseChecksumValidation
@@ -131,9 +125,9 @@ func baseConfig(ctx context.Context, cfg *config.Config, hc *awshttp.BuildableCl
 	return base, nil
 }
 
-// httpClient builds the transport: dial and TLS timeouts, TLS trust from ca_cert / ssl_verify_peer,
+// httpClient builds the transport: TLS trust from ca_cert / ssl_verify_peer,
 // enough idle connections for the configured concurrency, larger buffers.
-func httpClient(cfg *config.Config, stall time.Duration) (*awshttp.BuildableClient, error) {
+func httpClient(cfg *config.Config) (*awshttp.BuildableClient, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CACert != "" {
 		pool, err := x509.SystemCertPool()
@@ -154,7 +148,7 @@ func httpClient(cfg *config.Config, stall time.Duration) (*awshttp.BuildableClie
 		WithTransportOptions(func(t *http.Transport) {
 			t.TLSClientConfig = tlsConfig
 			t.TLSHandshakeTimeout = tlsHandshakeTimeout
-			t.ResponseHeaderTimeout = 2 * stall // a backstop: the watchdog fails the request first
+			t.ResponseHeaderTimeout = responseHeaderTimeout
 			t.MaxIdleConns = conns * 2
 			t.MaxIdleConnsPerHost = conns
 			t.ReadBufferSize = 64 << 10

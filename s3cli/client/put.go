@@ -196,7 +196,7 @@ const SignedPayloadEnv = "S3CLI_SIGNED_PAYLOAD"
 // SHA-256 would be one more full read of every byte (the SDK computes it over
 // http), and the CRC32 already guards the bytes.
 func (c *Client) unsignedPayload() []func(*s3.Options) {
-	if c.signPayload {
+	if os.Getenv(SignedPayloadEnv) == "1" {
 		return nil
 	}
 	return []func(*s3.Options){s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)}
