@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -48,18 +49,69 @@ func Exec(ctx context.Context, env []string, name string, args ...string) (Run, 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return Run{}, fmt.Errorf("%s %v: %w", name, args, err)
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
 	wall := time.Since(start)
 	if err != nil {
 		return Run{}, fmt.Errorf("%s %v: %w: %s", name, args, err, bytes.TrimSpace(out.Bytes()))
 	}
-	r := Run{Wall: wall}
+	r := Run{Wall: wall, MaxRSS: peak()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+		if r.MaxRSS == 0 {
+			r.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+		}
 		r.CPUUser = time.Duration(ru.Utime.Nano())
 		r.CPUSys = time.Duration(ru.Stime.Nano())
 	}
 	return r, nil
+}
+
+// watchPeakRSS samples the VmHWM of pid every 10 ms until the returned
+// function is called (after Wait), which returns the last sample in bytes.
+// rusage's maxrss cannot be used: Go starts children with vfork, so it counts
+// the benchmark process's own memory (an in-memory S3 server) from before exec.
+func watchPeakRSS(pid int) func() int64 {
+	var (
+		mu   sync.Mutex
+		peak int64
+	)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						var kib int64
+						if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kib); err == nil {
+							mu.Lock()
+							peak = max(peak, kib*1024)
+							mu.Unlock()
+						}
+					}
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
 }
 
 // WriteRandomFile writes size pseudo-random (incompressible) bytes to path and
