@@ -42,7 +42,11 @@ type StallError struct {
 }
 
 func (e *StallError) Error() string {
-	return fmt.Sprintf("no progress for %s: %s", e.Limit, e.Phase)
+	limit := e.Limit.String()
+	if e.Limit%time.Second == 0 {
+		limit = fmt.Sprintf("%ds", e.Limit/time.Second) // 60s, not 1m0s
+	}
+	return fmt.Sprintf("no progress for %s: %s", limit, e.Phase)
 }
 
 // RetryableError tells the SDK's retryer not to retry (see retry.RetryableError).
