@@ -1004,3 +1004,39 @@ func TestAFailedAbortIsReportedByTheMultipartSkeleton(t *testing.T) {
 		t.Errorf("%d AbortMultipartUpload calls, want 1", n)
 	}
 }
+
+func TestASlowReaderIsNotAStalledServer(t *testing.T) {
+	t.Setenv(StallLimitEnv, "1s")
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, 3<<20)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			read <- nil
+			return
+		}
+		defer f.Close()
+		head := make([]byte, 1000)
+		n, _ := io.ReadFull(f, head)
+		time.Sleep(2500 * time.Millisecond) // longer than the stall limit: s3cli's writes block meanwhile
+		rest, _ := io.ReadAll(f)
+		read <- append(head[:n], rest...)
+	}()
+	if err := c.Get(ctx, "k", fifo); err != nil {
+		t.Fatalf("a reader pausing longer than the stall limit failed the get: %v", err)
+	}
+	if got := <-read; !bytes.Equal(got, data) {
+		t.Errorf("the reader got %d bytes, want %d", len(got), len(data))
+	}
+}

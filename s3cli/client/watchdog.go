@@ -120,7 +120,9 @@ func (w *watchdog) Do(req *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return resp, nil
 	}
-	p.tick()
+	// From here the timer runs only while a Read waits for the server: a caller
+	// that is slow to take the bytes (a FIFO's reader) is not the server stalling.
+	p.timer.Stop()
 	resp.Body = &watchedBody{rc: resp.Body, p: p, ctx: ctx}
 	return resp, nil
 }
@@ -134,8 +136,9 @@ func stallCause(ctx context.Context, err error) error {
 	return err
 }
 
-// watchedBody resets the timer on every byte read; a response body's Close
-// ends the request's watch.
+// watchedBody resets the timer on every byte the server takes (request) or
+// arms it for each Read that waits for the server (response); a response
+// body's Close ends the request's watch.
 type watchedBody struct {
 	rc      io.ReadCloser
 	p       *progress
@@ -144,8 +147,12 @@ type watchedBody struct {
 }
 
 func (b *watchedBody) Read(buf []byte) (int, error) {
+	if !b.request {
+		b.p.tick()
+		defer b.p.timer.Stop()
+	}
 	n, err := b.rc.Read(buf)
-	if n > 0 {
+	if n > 0 && b.request {
 		b.p.tick()
 	}
 	if b.request && err == io.EOF {
