@@ -244,8 +244,9 @@ func printRow(op, tool string, mib int, r Run) {
 
 // BenchmarkPutGet compares s3cli with `aws s3 cp` and `mc cp` on one file (256 MiB by
 // default) against each target: best wall time of S3CLI_BENCH_ROUNDS rounds each, ratios,
-// peak RSS and CPU. Against the in-process server it fails when s3cli is slower than the
-// aws CLI or its peak RSS reaches 100 MiB.
+// peak RSS and CPU. It fails when s3cli is slower than the aws CLI or its peak RSS reaches
+// 100 MiB against versitygw (against the in-process server when versitygw cannot run: there
+// gofakes3 itself is the bottleneck of a put and both clients tie).
 func BenchmarkPutGet(b *testing.B) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		b.Skip("the aws CLI is not on PATH; it is the reference this benchmark compares with")
@@ -305,7 +306,7 @@ func BenchmarkPutGet(b *testing.B) {
 			if f.mc == "" {
 				fmt.Printf("mc: not measured: it did not build from the module proxy: %s\n", f.mcWhy)
 			}
-			if ti != 0 {
+			if ti != len(ts)-1 { // the goals hold against the real server when there is one
 				continue
 			}
 			sp, sg, ap, ag := res["s3cli put"], res["s3cli get"], res["aws put"], res["aws get"]
