@@ -1,10 +1,12 @@
 package suite
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -17,9 +19,21 @@ import (
 	"github.com/s3cli-dev/s3cli/fixtures"
 )
 
+// deferCleanup is the suite's fixtures.Scope: each removal becomes a DeferCleanup of the node
+// that creates the resource (the spec; the ordered container for BeforeAll). The removal itself
+// runs on its own context (fixtures.Track), so an interrupt during it does not stop it; the
+// node timeout only bounds how long Ginkgo waits.
+var deferCleanup fixtures.Scope = ginkgoScope{}
+
+type ginkgoScope struct{}
+
+func (ginkgoScope) Defer(r fixtures.Resource, remove func(context.Context) error) {
+	DeferCleanup(remove, NodeTimeout(fixtures.RemovalTimeout(r.Kind)+5*time.Second))
+}
+
 // expectNoLeftovers runs at the very end of the suite (a SynchronizedBeforeSuite cleanup, so
 // after every process finished and every cleanup ran): nothing named with this run's id may
-// be left on the target, and every resource the fixtures tracked must have been removed.
+// be left on the target, of any kind the run creates.
 func expectNoLeftovers(ctx SpecContext, e *fixtures.Env) {
 	if e.Target.Capabilities().Restricted {
 		// Inside the Lambda function the execution role may not list the account; the host
@@ -29,15 +43,29 @@ func expectNoLeftovers(ctx SpecContext, e *fixtures.Env) {
 	}
 	left, err := e.Leftovers(ctx)
 	Expect(err).NotTo(HaveOccurred(), "listing what run %s may have left", e.RunID)
-	Expect(left).To(BeEmpty(), "run %s left resources on target %s", e.RunID, e.Target.Name())
-	Expect(fixtures.NotRemoved()).To(BeEmpty(), "resources created by process 1 whose removal failed")
-	fmt.Fprintf(os.Stderr, "[suite] run %s left no bucket, IAM role, Lambda function or log group\n", e.RunID)
+	Expect(resourceLines(left)).To(BeEmpty(), "run %s left resources on target %s", e.RunID, e.Target.Name())
+	fmt.Fprintf(os.Stderr, "[suite] run %s left no bucket, IAM role, Lambda function, log group or stack\n", e.RunID)
+}
+
+// expectTrackedRemoved runs at the end of every parallel process, after its specs' cleanups:
+// every resource the process created must have been removed.
+func expectTrackedRemoved() {
+	Expect(resourceLines(fixtures.NotRemoved())).To(BeEmpty(), "resources created by process %d that were not removed", GinkgoParallelProcess())
+}
+
+// resourceLines formats rs one "kind name" per element, so a failure names each.
+func resourceLines(rs []fixtures.Resource) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.String())
+	}
+	return out
 }
 
 var _ = Describe("the fixture layer", func() {
 	It("removes a bucket with objects, versions and an unfinished multipart upload", func(ctx SpecContext) {
 		var cleanups fixtures.Cleanups
-		bucket, err := env.CreateBucket(ctx, "cleanup", cleanups.Add)
+		bucket, err := env.CreateBucket(ctx, "cleanup", &cleanups)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(cleanups.Run) // in case an expectation below fails
 

@@ -50,7 +50,7 @@ type s3cliRun struct {
 // newS3CLIRun creates a bucket (removed after the spec) and writes the config
 // that reaches it with the env's credentials.
 func newS3CLIRun(ctx context.Context) *s3cliRun {
-	bucket, err := env.CreateBucket(ctx, "s3cli", DeferCleanup)
+	bucket, err := env.CreateBucket(ctx, "s3cli", deferCleanup)
 	Expect(err).NotTo(HaveOccurred())
 	r := &s3cliRun{bucket: bucket, dir: GinkgoT().TempDir(), config: env.S3CLIConfig(bucket)}
 	r.path = r.writeConfig("config.json", nil)
@@ -463,9 +463,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 	Describe("ensure-storage-exists", func() {
 		It("creates a missing bucket and succeeds when it exists", func(ctx SpecContext) {
 			name := env.Name("ensure")
-			fixtures.Track(fixtures.KindBucket, name, func(ctx context.Context) error {
-				return fixtures.RemoveBucket(ctx, env.Clients.S3, name)
-			}, DeferCleanup)
+			fixtures.TrackBucket(deferCleanup, env.Clients.S3, name) // s3cli creates it below
 			cfg := r.writeConfig("ensure.json", map[string]any{"bucket_name": name})
 			Eventually(s3cli(cfg, "ensure-storage-exists")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
 			_, err := env.Clients.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &name})
@@ -494,11 +492,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			}
 			role, err := env.Clients.IAM.CreateRole(ctx, in)
 			Expect(err).NotTo(HaveOccurred())
-			fixtures.Track(fixtures.KindRole, roleName, func(ctx context.Context) error {
-				_, _ = env.Clients.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &roleName, PolicyName: aws.String("s3cli")})
-				_, err := env.Clients.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: &roleName})
-				return err
-			}, DeferCleanup)
+			functions.TrackRole(deferCleanup, env.Clients, roleName)
 			// The role may put and get objects of this bucket, but not delete them.
 			policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
 				{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:%[1]s:s3:::%[2]s/*"},

@@ -88,6 +88,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(err).NotTo(HaveOccurred(), "reading the run's settings")
 	s.RunID = h.RunID
 	env = fixtures.NewEnv(t, s, h.S3CLI)
+	DeferCleanup(expectTrackedRemoved) // in every process, after its specs' cleanups
 }, NodeTimeout(10*time.Minute))
 
 // s3cliBinary returns S3CLI_BIN when set (inside the Lambda function the binary sits beside

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	pathpkg "path"
 	"strings"
 	"sync"
 	"time"
@@ -66,7 +67,9 @@ type deployed struct {
 	sha256 string
 }
 
-// Start listens on 127.0.0.1 (or cfg.Listen) and serves until Close.
+// Start listens on 127.0.0.1 (or cfg.Listen, with a warning when that is beyond loopback) and
+// serves until Close. While the upstream enforces IAM, Invoke must be signed with the
+// gateway's own credentials (see authorizeInvoke).
 func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	up, err := url.Parse(cfg.Upstream)
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" || strings.Trim(up.Path, "/") != "" {
@@ -135,6 +138,9 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		}
 	}()
 	g.logf("gateway: listening on %s, forwarding to %s", g.url, up.Host)
+	if warning := listenWarning(listen); warning != "" {
+		g.logf("%s", warning)
+	}
 	return g, nil
 }
 
@@ -163,6 +169,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const functions = "/2015-03-31/functions"
 	path := r.URL.Path
 	switch {
+	case strings.HasPrefix(pathpkg.Clean("/"+path), "/moto-api") && !fromLoopback(r):
+		// moto's control API is unauthenticated (reset auth, dump state): never from the network.
+		writeError(w, http.StatusForbidden, "AccessDeniedException", "gateway: /moto-api is served to loopback clients only")
+		return
 	case r.Method == http.MethodPost && strings.HasPrefix(path, functions+"/") && strings.HasSuffix(path, "/invocations"):
 		name := strings.TrimSuffix(strings.TrimPrefix(path, functions+"/"), "/invocations")
 		if name != "" && !strings.Contains(name, "/") {

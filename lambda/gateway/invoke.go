@@ -49,6 +49,9 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, name string) {
 			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", limit))
 		return
 	}
+	if !g.authorizeInvoke(w, r, name, payload) {
+		return
+	}
 
 	region := requestRegion(r, g.region)
 	name, qualifier, arnRegion := splitName(name, r.URL.Query().Get("Qualifier"))

@@ -56,21 +56,10 @@ func resignBodiless(ctx context.Context, creds aws.CredentialsProvider, in, out 
 	if err != nil || c.AccessKeyID != auth.accessKeyID {
 		return false
 	}
+	if !verifySignature(ctx, c, in, auth, emptySHA256, signedAt) {
+		return false
+	}
 	signer := v4.NewSigner()
-
-	// The request as the client signed it: its signed headers only, empty body.
-	orig := signable(in, auth.signedHeaders)
-	if orig == nil {
-		return false
-	}
-	if err := signer.SignHTTP(ctx, c, orig, emptySHA256, auth.service, auth.region, signedAt); err != nil {
-		return false
-	}
-	mine, ok := parseAuthorization(orig.Header.Get("Authorization"))
-	if !ok || strings.Join(mine.signedHeaders, ";") != strings.Join(auth.signedHeaders, ";") ||
-		!hmac.Equal([]byte(mine.signature), []byte(auth.signature)) {
-		return false
-	}
 
 	// The same request signed anew, the empty payload's hash in a signed header,
 	// and its path canonicalized the way moto does: escaped once from the
@@ -96,13 +85,34 @@ func resignBodiless(ctx context.Context, creds aws.CredentialsProvider, in, out 
 	return true
 }
 
+// verifySignature reports whether auth, parsed from in's Authorization header, is the
+// signature c gives for in as it arrived (its signed headers only), with the payload hash
+// payloadHash, signed at signedAt.
+func verifySignature(ctx context.Context, c aws.Credentials, in *http.Request, auth sigV4, payloadHash string, signedAt time.Time) bool {
+	orig := signable(in, auth.signedHeaders)
+	if orig == nil {
+		return false
+	}
+	if err := v4.NewSigner().SignHTTP(ctx, c, orig, payloadHash, auth.service, auth.region, signedAt); err != nil {
+		return false
+	}
+	mine, ok := parseAuthorization(orig.Header.Get("Authorization"))
+	return ok && strings.Join(mine.signedHeaders, ";") == strings.Join(auth.signedHeaders, ";") &&
+		hmac.Equal([]byte(mine.signature), []byte(auth.signature))
+}
+
 // signable copies in with only the headers named in signed (lower-case, as in
-// SignedHeaders), or returns nil when one is missing.
+// SignedHeaders), or returns nil when one is missing. Its body is empty: the signer is given
+// the payload hash.
 func signable(in *http.Request, signed []string) *http.Request {
 	u := *in.URL
 	r := &http.Request{Method: in.Method, URL: &u, Host: in.Host, Header: http.Header{}, Body: http.NoBody}
 	for _, name := range signed {
-		if name == "host" {
+		switch name {
+		case "host":
+			continue
+		case "content-length": // net/http keeps it in ContentLength, where the signer reads it
+			r.ContentLength = in.ContentLength
 			continue
 		}
 		vs := in.Header.Values(name)
