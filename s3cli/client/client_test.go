@@ -1040,3 +1040,33 @@ func TestASlowReaderIsNotAStalledServer(t *testing.T) {
 		t.Errorf("the reader got %d bytes, want %d", len(got), len(data))
 	}
 }
+
+func TestCtrlCWhileAFIFOHasNoReaderEndsTheGet(t *testing.T) {
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, _ := randomFile(t, dir, 1000)
+	if err := c.Put(context.Background(), src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond) // stands for Ctrl-C
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Get(ctx, "k", fifo) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want the context's end", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("get kept waiting for a reader after its context ended")
+	}
+	// Release the opener that still waits, as a reader would.
+	if f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+		f.Close()
+	}
+}
