@@ -52,8 +52,8 @@ test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehea
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)
 
-bench: ## benchmarks: s3cli vs aws s3 cp (256 MiB), executor vs Runtime Interface Emulator
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./s3cli/bench
+bench: ## benchmarks: s3cli vs aws s3 cp and mc (256 MiB, in-process and versitygw), payload signing before/now (1 GiB), executor vs Runtime Interface Emulator
+	$(GO) test -count=1 -timeout 90m -run '^$$' -bench . -benchtime 1x ./s3cli/bench
 	$(GO) test -count=1 -run '^$$' -bench . ./lambda/bench
 
 lint: ## gofmt, go vet, staticcheck, shellcheck, actionlint, cfn-lint

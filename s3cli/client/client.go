@@ -27,14 +27,19 @@ import (
 )
 
 // Timeouts of the HTTP layer. A whole transfer has no deadline (it may be
-// large); each step of it does.
+// large); each step of it does: dial and TLS handshake, and no more than the
+// stall limit without progress (watchdog.go), which comes before the response
+// header timeout (a backstop). Retries are bounded in total: at most
+// maxAttempts attempts with at most maxBackoff between two, and a stalled
+// attempt is not retried, so a dead server fails a command in about the stall
+// limit and an unreachable one in about maxAttempts dial timeouts.
 const (
 	dialTimeout           = 10 * time.Second
 	tlsHandshakeTimeout   = 10 * time.Second
-	responseHeaderTimeout = 2 * time.Minute // S3 can think long before answering CompleteMultipartUpload
-	bodyIdleTimeout       = 2 * time.Minute // no byte of a response body for this long: retry the part
+	responseHeaderTimeout = 2 * time.Minute
 	cleanupTimeout        = 30 * time.Second
 	maxAttempts           = 5
+	maxBackoff            = 5 * time.Second
 	ioBufferSize          = 256 << 10
 )
 
@@ -105,13 +110,18 @@ func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws
 		return aws.Config{}, fmt.Errorf("unknown credentials_source %q", cfg.CredentialsSource)
 	}
 	base.Region = cfg.Region
-	base.HTTPClient = hc
+	limit, err := stallLimit()
+	if err != nil {
+		return aws.Config{}, err
+	}
+	base.HTTPClient = &watchdog{next: hc, limit: limit} // LoadDefaultConfig was given the bare transport: it must be a BuildableClient
 	base.AppID = "s3cli"
 	base.RequestChecksumCalculation = cfg.RequestChecksumCalculation
 	base.ResponseChecksumValidation = cfg.ResponseChecksumValidation
 	base.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = maxAttempts
+			o.MaxBackoff = maxBackoff
 			// Many parallel parts may fail together; the token bucket would
 			// then refuse the retries that are the point of retrying.
 			o.RateLimiter = ratelimit.None

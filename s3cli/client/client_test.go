@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,13 +25,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3cli-dev/s3cli/s3cli/config"
+	"golang.org/x/sys/unix"
+
 	"github.com/s3cli-dev/s3cli/s3cli/internal/minis3"
+
+	"github.com/s3cli-dev/s3cli/s3cli/config"
 )
 
 const testBucket = "test-bucket"
 
-// harness is a minis3 server behind a recording, fault-injecting handler.
+// harness is a minis3 (gofakes3) server behind a recording, fault-injecting handler.
 type harness struct {
 	t    *testing.T
 	srv  *minis3.Server
@@ -42,7 +47,7 @@ type harness struct {
 
 func newHarness(t *testing.T, tlsServer bool) *harness {
 	t.Helper()
-	h := &harness{t: t, srv: minis3.New(t.TempDir())}
+	h := &harness{t: t, srv: minis3.New("")}
 	h.srv.CreateBucket(testBucket)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
@@ -54,10 +59,13 @@ func newHarness(t *testing.T, tlsServer bool) *harness {
 		}
 		h.srv.ServeHTTP(w, r)
 	})
+	h.http = httptest.NewUnstartedServer(handler)
+	// The faults cut connections gofakes3 then writes to; its complaints are expected.
+	h.http.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tlsServer {
-		h.http = httptest.NewTLSServer(handler)
+		h.http.StartTLS()
 	} else {
-		h.http = httptest.NewServer(handler)
+		h.http.Start()
 	}
 	t.Cleanup(h.http.Close)
 	return h
@@ -186,6 +194,11 @@ func TestPutMultipartThenParallelGet(t *testing.T) {
 	if n := len(h.requests(isUploadPart)); n != 5 {
 		t.Errorf("%d UploadPart requests, want 5", n)
 	}
+	for _, r := range h.requests(isUploadPart) {
+		if got := r.Header.Get("X-Amz-Content-Sha256"); got != "UNSIGNED-PAYLOAD" {
+			t.Errorf("a part with a CRC32 signs its payload hash %q, want UNSIGNED-PAYLOAD (no second read for SHA-256)", got)
+		}
+	}
 	if crcErr != nil {
 		t.Error(crcErr)
 	}
@@ -225,6 +238,19 @@ func TestPutSmallFileIsOnePut(t *testing.T) {
 	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodPost })); n != 0 {
 		t.Errorf("%d POSTs (multipart), want 0", n)
 	}
+	put := h.requests(func(r *http.Request) bool { return r.Method == http.MethodPut })[0]
+	if put.Header.Get("X-Amz-Checksum-Crc32") == "" || put.Header.Get("X-Amz-Content-Sha256") != "UNSIGNED-PAYLOAD" {
+		t.Errorf("PUT with CRC32 %q and payload hash %q, want a CRC32 and UNSIGNED-PAYLOAD",
+			put.Header.Get("X-Amz-Checksum-Crc32"), put.Header.Get("X-Amz-Content-Sha256"))
+	}
+	t.Setenv(SignedPayloadEnv, "1")
+	if err := h.client(nil).Put(context.Background(), src, "signed"); err != nil {
+		t.Fatal(err)
+	}
+	put = h.requests(func(r *http.Request) bool { return r.Method == http.MethodPut })[1]
+	if got := put.Header.Get("X-Amz-Content-Sha256"); len(got) != 64 {
+		t.Errorf("with %s=1 the PUT signs payload hash %q, want its SHA-256", SignedPayloadEnv, got)
+	}
 }
 
 func TestPutFromPipeUsesBoundedBuffers(t *testing.T) {
@@ -255,6 +281,9 @@ func TestPutFromPipeUsesBoundedBuffers(t *testing.T) {
 	for _, r := range parts {
 		if r.Header.Get("X-Amz-Checksum-Crc32") != "" {
 			t.Error("uploader checksums are off, but a part carries a CRC32")
+		}
+		if got := r.Header.Get("X-Amz-Content-Sha256"); len(got) != 64 {
+			t.Errorf("a part without a CRC32 must sign its SHA-256, got %q", got)
 		}
 	}
 	out := filepath.Join(dir, "out")
@@ -401,11 +430,12 @@ func TestGetFailsWhenTheObjectChanges(t *testing.T) {
 	if err := c.Put(context.Background(), src, "k"); err != nil {
 		t.Fatal(err)
 	}
+	other, _ := randomFile(t, t.TempDir(), 3<<20+1) // other bytes, so another ETag
 	var once sync.Once
 	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if isRangedGet(r) {
 			once.Do(func() { // someone overwrites the object mid-download
-				if err := c.Put(context.Background(), src, "k"); err != nil {
+				if err := c.Put(context.Background(), other, "k"); err != nil {
 					t.Error(err)
 				}
 			})
@@ -726,5 +756,317 @@ func TestEnvOrProfileReportsABadProfile(t *testing.T) {
 	}
 	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "loading credentials from the environment or profile") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestGetWritesThroughWhatIsNotARegularFile(t *testing.T) {
+	h := newHarness(t, false)
+	c := h.client(map[string]any{"download_part_size": 1 << 20})
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, 3<<20+7)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	// Private copies of /dev/null and /dev/full: a get that replaced the real ones would break the machine.
+	devs := t.TempDir()
+	null, full := filepath.Join(devs, "null"), filepath.Join(devs, "full")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Logf("no device nodes without root (%v): only the FIFO is checked", err)
+	} else {
+		if err := syscall.Mknod(full, syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 7))); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Get(ctx, "k", null); err != nil {
+			t.Errorf("get to a null device: %v", err)
+		}
+		if err := c.Get(ctx, "k", full); !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("get to a full device: %v, want ENOSPC", err)
+		}
+		for _, d := range []string{null, full} {
+			if st, err := os.Lstat(d); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+				t.Errorf("%s is no longer a device: %v %v", d, st.Mode(), err)
+			}
+		}
+		assertOnly(t, devs, "null", "full")
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			read <- nil
+			return
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		read <- b
+	}()
+	if err := c.Get(ctx, "k", fifo); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-read:
+		if !bytes.Equal(got, data) {
+			t.Errorf("the FIFO's reader got %d bytes, want the %d of the object", len(got), len(data))
+		}
+	case <-time.After(10 * time.Second): // the FIFO was replaced: its reader waits for a writer forever
+		t.Error("the FIFO's reader got nothing")
+	}
+	if st, _ := os.Lstat(fifo); st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO became %v", st.Mode())
+	}
+	assertOnly(t, dir, "fifo", filepath.Base(src))
+}
+
+func TestGetThroughASymlinkReplacesItsTarget(t *testing.T) {
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, 1000)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	targets := filepath.Join(dir, "targets")
+	if err := os.Mkdir(targets, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(targets, "real")
+	if err := os.WriteFile(target, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("targets/real", link); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink("targets/new", dangling); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{link, dangling} {
+		if err := c.Get(ctx, "k", l); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Lstat(l); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a symlink", l)
+		}
+		if got, _ := os.ReadFile(l); !bytes.Equal(got, data) {
+			t.Errorf("%s reads %d bytes, want the object", l, len(got))
+		}
+	}
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o640 {
+		t.Errorf("the target's mode became %v", st.Mode().Perm())
+	}
+	assertOnly(t, targets, "real", "new")
+}
+
+// silentServer accepts connections and never reads from or writes to them.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestAServerThatNeverReadsFailsEveryCommandWithinTheStallLimit(t *testing.T) {
+	t.Setenv(StallLimitEnv, "1s")
+	h := newHarness(t, false)
+	h.http.URL = silentServer(t)
+	c := h.client(map[string]any{"multipart_upload": false})
+	src, _ := randomFile(t, t.TempDir(), 64<<20) // more than the socket buffers take
+	ctx := context.Background()
+	for name, run := range map[string]func() error{
+		"put":    func() error { return c.Put(ctx, src, "k") },
+		"exists": func() error { _, err := c.Exists(ctx, "k"); return err },
+	} {
+		start := time.Now()
+		err := run()
+		var se *StallError
+		if !errors.As(err, &se) {
+			t.Errorf("%s: err = %v, want a StallError", name, err)
+			continue
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("%s took %s, stall limit 1s", name, took)
+		}
+		t.Logf("%s: %v", name, err)
+		if msg := err.Error(); !strings.HasPrefix(msg, name+` "k": no progress for 1s: `) || strings.Contains(msg, "operation error") {
+			t.Errorf("%s: message %q", name, msg)
+		}
+	}
+}
+
+func TestABodyThatStopsFailsTheGetWithinTheStallLimit(t *testing.T) {
+	t.Setenv(StallLimitEnv, "1s")
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, _ := randomFile(t, dir, 100000)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		w.Header().Set("Content-Length", "100000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(make([]byte, 1000))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+		return true
+	})
+	start := time.Now()
+	err := c.Get(ctx, "k", filepath.Join(dir, "out"))
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("get took %s, stall limit 1s", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no progress for 1s: the answer stopped arriving") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodGet })); n != 1 {
+		t.Errorf("%d GETs, want 1: a stall is not retried", n)
+	}
+	assertOnly(t, dir, filepath.Base(src))
+}
+
+func TestPutOfAFileThatReportsSizeZeroStoresItsBytes(t *testing.T) {
+	want, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil || len(want) == 0 {
+		t.Skipf("no /proc/cpuinfo to read here: %v", err)
+	}
+	if st, _ := os.Stat("/proc/cpuinfo"); st.Size() != 0 {
+		t.Skipf("/proc/cpuinfo reports %d bytes here, not 0", st.Size())
+	}
+	h := newHarness(t, false)
+	c := h.client(nil)
+	ctx := context.Background()
+	if err := c.Put(ctx, "/proc/cpuinfo", "cpuinfo"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Properties(ctx, "cpuinfo")
+	if err != nil || p == nil {
+		t.Fatalf("properties: %v %v", p, err)
+	}
+	// /proc/cpuinfo's MHz lines change between reads; its length rarely does by much.
+	if p.ContentLength < int64(len(want))/2 {
+		t.Errorf("stored %d bytes of /proc/cpuinfo, which holds about %d", p.ContentLength, len(want))
+	}
+}
+
+func TestAFailedAbortIsReportedByTheMultipartSkeleton(t *testing.T) {
+	h := newHarness(t, false)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodDelete && r.URL.Query().Has("uploadId") {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>no abort for you</Message></Error>`)
+			return true
+		}
+		return false
+	})
+	c := h.client(nil)
+	// Put and copy both run their parts through c.multipart; a failing part stands for either.
+	err := c.multipart(context.Background(), `copy "a" to "b"`, "b", false, func(ctx context.Context, u *upload) error {
+		return errors.New("part 1: broken")
+	})
+	if err == nil || !strings.Contains(err.Error(), "part 1: broken; aborting the multipart upload also failed") || !strings.Contains(err.Error(), "AccessDenied: no abort for you (HTTP 403)") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(h.requests(func(r *http.Request) bool { return r.Method == http.MethodDelete && r.URL.Query().Has("uploadId") })); n != 1 {
+		t.Errorf("%d AbortMultipartUpload calls, want 1", n)
+	}
+}
+
+func TestASlowReaderIsNotAStalledServer(t *testing.T) {
+	t.Setenv(StallLimitEnv, "1s")
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, 3<<20)
+	ctx := context.Background()
+	if err := c.Put(ctx, src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			read <- nil
+			return
+		}
+		defer f.Close()
+		head := make([]byte, 1000)
+		n, _ := io.ReadFull(f, head)
+		time.Sleep(2500 * time.Millisecond) // longer than the stall limit: s3cli's writes block meanwhile
+		rest, _ := io.ReadAll(f)
+		read <- append(head[:n], rest...)
+	}()
+	if err := c.Get(ctx, "k", fifo); err != nil {
+		t.Fatalf("a reader pausing longer than the stall limit failed the get: %v", err)
+	}
+	if got := <-read; !bytes.Equal(got, data) {
+		t.Errorf("the reader got %d bytes, want %d", len(got), len(data))
+	}
+}
+
+func TestCtrlCWhileAFIFOHasNoReaderEndsTheGet(t *testing.T) {
+	h := newHarness(t, false)
+	c := h.client(nil)
+	dir := t.TempDir()
+	src, _ := randomFile(t, dir, 1000)
+	if err := c.Put(context.Background(), src, "k"); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond) // stands for Ctrl-C
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Get(ctx, "k", fifo) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want the context's end", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("get kept waiting for a reader after its context ended")
+	}
+	// Release the opener that still waits, as a reader would.
+	if f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+		f.Close()
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -24,14 +24,15 @@ const maxBodyAttempts = 5
 // download_part_size ranges by download_concurrency workers into a temporary
 // file beside path, which is fsynced and renamed over path only when every byte
 // arrived: a failed or interrupted get leaves path as it was and no temporary file.
+// A symlink stays a symlink: the file it points to is the one replaced. A path
+// that exists and is not a regular file (a device, a FIFO, /dev/stdout) is
+// written through, in order, and never replaced.
 func (c *Client) Get(ctx context.Context, key, path string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("get %q", key)
-	mode := fs.FileMode(0o666) // narrowed by the umask
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("%s: %s is a directory", op, path)
-		}
-		mode = st.Mode().Perm()
+	dest, err := resolveDestination(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	head, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	if err != nil {
@@ -41,8 +42,11 @@ func (c *Client) Get(ctx context.Context, key, path string) (err error) {
 		return opErr(op, err)
 	}
 	size := aws.ToInt64(head.ContentLength)
+	if dest.through {
+		return c.getThrough(ctx, op, key, head.ETag, size, dest)
+	}
 
-	tmp, err := createTemp(path, mode)
+	tmp, err := createTemp(dest.path, dest.mode)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -62,11 +66,150 @@ func (c *Client) Get(ctx context.Context, key, path string) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("%s: closing %s: %w", op, tmp.Name(), err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp.Name(), dest.path); err != nil {
 		return fmt.Errorf("%s: moving the download into place: %w", op, err)
 	}
-	syncDir(filepath.Dir(path))
+	syncDir(filepath.Dir(dest.path))
 	return nil
+}
+
+// destination is where a get writes.
+type destination struct {
+	path    string      // the file replaced (a symlink's final target), or the path written through
+	mode    fs.FileMode // of the replacement file
+	through bool        // exists and is not a regular file: opened and written in order
+	append  bool        // through a /proc magic link to a regular file (/dev/stdout > file): append to it
+}
+
+// maxLinks bounds symlink chains as the kernel does (ELOOP).
+const maxLinks = 40
+
+// resolveDestination follows path's symlinks to the file a get replaces or
+// writes through. The kernel resolves what exists (os.Stat), so /proc magic
+// links such as /dev/stdout reach the right pipe or terminal; a dangling
+// symlink is followed by hand so its target is created and the link kept.
+func resolveDestination(path string) (destination, error) {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return destination{}, fmt.Errorf("%s is a directory", path)
+	case err == nil && !st.Mode().IsRegular():
+		return destination{path: path, through: true}, nil
+	case err == nil:
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return destination{}, fmt.Errorf("resolving %s: %w", path, err)
+		}
+		if viaProc(path, target) {
+			return destination{path: path, through: true, append: true}, nil
+		}
+		return destination{path: target, mode: st.Mode().Perm()}, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return destination{}, err
+	}
+	// Missing: the path itself, or the missing end of a symlink chain.
+	p := path
+	for range maxLinks {
+		lst, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return destination{path: p, mode: 0o666}, nil // narrowed by the umask
+		}
+		if err != nil {
+			return destination{}, err
+		}
+		if lst.Mode()&fs.ModeSymlink == 0 {
+			return destination{}, fmt.Errorf("resolving %s: %s appeared while resolving it", path, p)
+		}
+		link, err := os.Readlink(p)
+		if err != nil {
+			return destination{}, err
+		}
+		if !filepath.IsAbs(link) {
+			dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+			if err != nil {
+				return destination{}, fmt.Errorf("resolving %s: %w", path, err)
+			}
+			link = filepath.Join(dir, link)
+		}
+		p = link
+	}
+	return destination{}, fmt.Errorf("resolving %s: more than %d symlinks", path, maxLinks)
+}
+
+// viaProc reports whether path reached target through /proc (/dev/stdout,
+// /dev/fd/N): the name such a link shows is not one to replace.
+func viaProc(path, target string) bool {
+	for _, p := range []string{path, target} {
+		if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/fd/") {
+			return true
+		}
+	}
+	if link, err := os.Readlink(path); err == nil && (strings.HasPrefix(link, "/proc/") || strings.HasPrefix(link, "/dev/fd/")) {
+		return true
+	}
+	return false
+}
+
+// getThrough writes the object into an existing non-regular file in order:
+// one GET, resumed from where its body broke off. It never creates, truncates
+// or renames anything.
+func (c *Client) getThrough(ctx context.Context, op, key string, etag *string, size int64, dest destination) error {
+	flags := os.O_WRONLY
+	if dest.append {
+		flags |= os.O_APPEND
+	}
+	f, err := openInterruptible(ctx, dest.path, flags)
+	if err != nil {
+		return fmt.Errorf("%s: opening %s: %w", op, dest.path, err)
+	}
+	buf := make([]byte, min(ioBufferSize, max(size, 1)))
+	err = c.getRange(ctx, op, key, etag, &inOrder{w: f}, 0, size, true, buf)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%s: closing %s: %w", op, dest.path, cerr)
+	}
+	return err
+}
+
+// openInterruptible opens path, giving up when ctx ends: opening a FIFO for
+// writing blocks until a reader comes, and Ctrl-C must still work then.
+func openInterruptible(ctx context.Context, path string, flags int) (*os.File, error) {
+	type result struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := os.OpenFile(path, flags, 0)
+		done <- result{f, err}
+	}()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-ctx.Done():
+		go func() { // a reader may still come; close what it opens
+			if r := <-done; r.f != nil {
+				r.f.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// inOrder turns a stream into the io.WriterAt that getRange writes to; it
+// takes only the next offset, so a resumed body continues the stream and a
+// body that would need rewriting fails.
+type inOrder struct {
+	w   io.Writer
+	off int64
+}
+
+func (s *inOrder) WriteAt(p []byte, off int64) (int, error) {
+	if off != s.off {
+		return 0, fmt.Errorf("cannot rewrite bytes already written to a stream (at %d, asked for %d)", s.off, off)
+	}
+	n, err := s.w.Write(p)
+	s.off += int64(n)
+	return n, err
 }
 
 // createTemp makes an empty file beside path (same file system, so the final
@@ -111,9 +254,9 @@ func (c *Client) download(ctx context.Context, op, key string, etag *string, siz
 		return c.getRange(ctx, op, key, etag, w, 0, size, true, buf)
 	}
 	nparts := (size + ps - 1) / ps
-	workers := min(int64(c.cfg.DownloadConcurrency), nparts)
+	workers := int(min(int64(c.cfg.DownloadConcurrency), nparts))
 	bufs := make([][]byte, workers) // one per worker, made when it starts
-	return parallel(ctx, op, nparts, workers, func(ctx context.Context, worker int, i int64) error {
+	return parallel(ctx, op, workers, indices(nparts), func(ctx context.Context, worker int, i int64) error {
 		if bufs[worker] == nil {
 			bufs[worker] = make([]byte, ioBufferSize)
 		}
@@ -138,7 +281,13 @@ func (c *Client) getRange(ctx context.Context, op, key string, etag *string, w i
 		if ranged {
 			in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off+got, off+n-1))
 		}
-		out, err := c.s3.GetObject(ctx, in)
+		var opts []func(*s3.Options)
+		if ranged {
+			// A range has no checksum of its own; some stores (gofakes3) send the whole
+			// object's, which could never match. The whole-object GET stays validated.
+			opts = append(opts, func(o *s3.Options) { o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired })
+		}
+		out, err := c.s3.GetObject(ctx, in, opts...)
 		if err != nil {
 			switch {
 			case isNotFound(err):
@@ -165,7 +314,8 @@ func (c *Client) getRange(ctx context.Context, op, key string, etag *string, w i
 		if errors.Is(err, errTrailer) {
 			got = 0 // the bytes arrived but failed validation: fetch them all again
 		}
-		if ctx.Err() != nil || attempt >= maxBodyAttempts || errors.Is(err, errWrite) {
+		var stalled *StallError
+		if ctx.Err() != nil || attempt >= maxBodyAttempts || errors.Is(err, errWrite) || errors.As(err, &stalled) {
 			return &OpError{Op: fmt.Sprintf("%s: bytes %d-%d", op, off, off+n-1), Err: err}
 		}
 	}
@@ -179,11 +329,8 @@ var (
 )
 
 // copyAt copies at most n bytes from r into w at off. A body that sends nothing
-// for bodyIdleTimeout is closed, so a stalled connection fails (and is retried)
-// instead of hanging the download.
+// for the stall limit fails with a StallError (the transport's watchdog).
 func copyAt(ctx context.Context, w io.WriterAt, off int64, r io.ReadCloser, n int64, buf []byte) (int64, error) {
-	stall := time.AfterFunc(bodyIdleTimeout, func() { r.Close() })
-	defer stall.Stop()
 	stop := context.AfterFunc(ctx, func() { r.Close() })
 	defer stop()
 	var done int64
@@ -191,7 +338,6 @@ func copyAt(ctx context.Context, w io.WriterAt, off int64, r io.ReadCloser, n in
 		chunk := buf[:min(int64(len(buf)), n-done)]
 		k, err := r.Read(chunk)
 		if k > 0 {
-			stall.Reset(bodyIdleTimeout)
 			if _, werr := w.WriteAt(chunk[:k], off+done); werr != nil {
 				return done, fmt.Errorf("%w: %w", errWrite, werr)
 			}

@@ -18,12 +18,13 @@ const MaxSignDuration = 7 * 24 * time.Hour
 
 // Delete removes key. Deleting a key that does not exist succeeds; a missing
 // bucket is an error.
-func (c *Client) Delete(ctx context.Context, key string) error {
+func (c *Client) Delete(ctx context.Context, key string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("delete %q", key)
 	if err := c.readOnly(op); err != nil {
 		return err
 	}
-	_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
+	_, err = c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	if isNoSuchBucket(err) {
 		return c.bucketMissing(op)
 	}
@@ -45,7 +46,8 @@ func (c *Client) listPrefix(prefix string) *string {
 // DeleteRecursive removes every object whose key starts with prefix (inside
 // folder_name; all of the folder, or the bucket, when prefix is empty), in
 // batches of 1000 per DeleteObjects call. It returns how many were deleted.
-func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (int, error) {
+func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (_ int, err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("delete-recursive %q", prefix)
 	if err := c.readOnly(op); err != nil {
 		return 0, err
@@ -85,9 +87,10 @@ func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (int, error
 }
 
 // Exists reports whether key exists. A missing bucket is an ErrBucketMissing error.
-func (c *Client) Exists(ctx context.Context, key string) (bool, error) {
+func (c *Client) Exists(ctx context.Context, key string) (_ bool, err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("exists %q", key)
-	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
+	_, err = c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	switch {
 	case err == nil:
 		return true, nil
@@ -138,7 +141,8 @@ func (c *Client) Sign(ctx context.Context, key, method string, d time.Duration) 
 
 // List calls fn with every key under prefix (inside folder_name, shown
 // without it), page by page, in S3's lexicographic order.
-func (c *Client) List(ctx context.Context, prefix string, fn func(key string) error) error {
+func (c *Client) List(ctx context.Context, prefix string, fn func(key string) error) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("list %q", prefix)
 	strip := ""
 	if c.cfg.FolderName != "" {
@@ -171,7 +175,8 @@ type Properties struct {
 
 // Properties returns the object's properties, or nil (no error) when the
 // object does not exist in an existing bucket.
-func (c *Client) Properties(ctx context.Context, key string) (*Properties, error) {
+func (c *Client) Properties(ctx context.Context, key string) (_ *Properties, err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("properties %q", key)
 	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &c.cfg.BucketName, Key: aws.String(c.cfg.Key(key))})
 	switch {
@@ -194,9 +199,10 @@ func (c *Client) Properties(ctx context.Context, key string) (*Properties, error
 // EnsureStorageExists creates the bucket when it does not exist (in the
 // configured region); an existing bucket, or one created concurrently by the
 // same account, is success.
-func (c *Client) EnsureStorageExists(ctx context.Context) error {
+func (c *Client) EnsureStorageExists(ctx context.Context) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("ensure-storage-exists %q", c.cfg.BucketName)
-	_, err := c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &c.cfg.BucketName})
+	_, err = c.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &c.cfg.BucketName})
 	switch {
 	case err == nil:
 		return nil
@@ -222,7 +228,8 @@ func (c *Client) EnsureStorageExists(ctx context.Context) error {
 
 // Copy copies src to dst inside the bucket, server-side: one CopyObject up to
 // 5 GiB, parallel UploadPartCopy parts above that.
-func (c *Client) Copy(ctx context.Context, src, dst string) error {
+func (c *Client) Copy(ctx context.Context, src, dst string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("copy %q to %q", src, dst)
 	if err := c.readOnly(op); err != nil {
 		return err
@@ -244,55 +251,23 @@ func (c *Client) Copy(ctx context.Context, src, dst string) error {
 		return opErr(op, err)
 	}
 	ps := PartSize(size, c.cfg.MultipartCopyPartSize)
-	nparts := int((size + ps - 1) / ps)
-	return c.multipartCopy(ctx, op, dst, nparts, func(ctx context.Context, key, uploadID *string, i int) (types.CompletedPart, error) {
-		first := int64(i) * ps
-		last := min(first+ps, size) - 1
-		out, err := c.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-			Bucket: &c.cfg.BucketName, Key: key, UploadId: uploadID, PartNumber: aws.Int32(int32(i + 1)),
-			CopySource: &source, CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)), CopySourceIfMatch: head.ETag,
+	nparts := (size + ps - 1) / ps
+	return c.multipart(ctx, op, dst, false, func(ctx context.Context, u *upload) error {
+		return parallel(ctx, op, c.cfg.UploadConcurrency, indices(nparts), func(ctx context.Context, _ int, i int64) error {
+			first := i * ps
+			last := min(first+ps, size) - 1
+			number := aws.Int32(int32(i + 1))
+			out, err := c.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+				Bucket: &c.cfg.BucketName, Key: u.key, UploadId: u.id, PartNumber: number,
+				CopySource: &source, CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)), CopySourceIfMatch: head.ETag,
+			})
+			if err != nil {
+				return opErr(fmt.Sprintf("%s: part %d", op, i+1), err)
+			}
+			u.done(types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: number})
+			return nil
 		})
-		if err != nil {
-			return types.CompletedPart{}, err
-		}
-		return types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(int32(i + 1))}, nil
 	})
-}
-
-// multipartCopy runs a multipart upload whose parts are copied server-side.
-func (c *Client) multipartCopy(ctx context.Context, op, dst string, nparts int,
-	copyPart func(ctx context.Context, key, uploadID *string, i int) (types.CompletedPart, error)) (err error) {
-	objKey := aws.String(c.cfg.Key(dst))
-	create := &s3.CreateMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey}
-	c.sse(&create.ServerSideEncryption, &create.SSEKMSKeyId)
-	created, err := c.s3.CreateMultipartUpload(ctx, create, c.uploaderOpts()...)
-	if err != nil {
-		return opErr(op+": starting multipart copy", err)
-	}
-	defer func() {
-		if err != nil {
-			actx, cancel := detach(ctx)
-			defer cancel()
-			_, _ = c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey, UploadId: created.UploadId})
-		}
-	}()
-	parts := make([]types.CompletedPart, nparts)
-	err = parallel(ctx, op, int64(nparts), int64(c.cfg.UploadConcurrency), func(ctx context.Context, _ int, i int64) error {
-		p, err := copyPart(ctx, objKey, created.UploadId, int(i))
-		if err != nil {
-			return opErr(fmt.Sprintf("%s: part %d", op, i+1), err)
-		}
-		parts[i] = p
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: &c.cfg.BucketName, Key: objKey, UploadId: created.UploadId,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-	}, c.uploaderOpts()...)
-	return opErr(op+": completing multipart copy", err)
 }
 
 // copySource is the x-amz-copy-source value: bucket/key, percent-encoded

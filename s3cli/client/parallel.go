@@ -6,43 +6,55 @@ import (
 	"sync"
 )
 
-// parallel runs work for every part index in [0, n) on at most workers goroutines; worker
-// (0..workers-1) lets each goroutine keep its own buffers. The first error cancels the others
-// and is returned as work gave it; when the caller's ctx ends first, its error is returned
-// wrapped with op.
-func parallel(ctx context.Context, op string, n, workers int64, work func(ctx context.Context, worker int, i int64) error) error {
+// parallel runs work on every job that feed sends, on at most workers goroutines; worker
+// (0..workers-1) lets each goroutine keep its own buffers. feed must return when ctx is done.
+// The first error of work cancels the others and is returned as work gave it; a failing feed
+// is returned wrapped with op, and so is the caller's ctx when it ends first. work is called
+// for every job sent, even after a failure (with a cancelled ctx), so it can release what the
+// job holds.
+func parallel[J any](ctx context.Context, op string, workers int, feed func(ctx context.Context, jobs chan<- J) error, work func(ctx context.Context, worker int, job J) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan int64)
+	jobs := make(chan J)
 	var (
 		once     sync.Once
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	for w := range int(min(workers, n)) {
+	for w := range max(workers, 1) {
 		wg.Go(func() {
-			for i := range jobs {
-				if err := work(ctx, w, i); err != nil {
+			for j := range jobs {
+				if err := work(ctx, w, j); err != nil {
 					once.Do(func() { firstErr = err; cancel() })
 				}
 			}
 		})
 	}
-feed:
-	for i := range n {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
+	feedErr := feed(ctx, jobs)
 	close(jobs)
 	wg.Wait()
-	if firstErr != nil {
+	switch {
+	case firstErr != nil:
 		return firstErr
+	case feedErr != nil:
+		return fmt.Errorf("%s: %w", op, feedErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// indices feeds the job numbers 0..n-1.
+func indices(n int64) func(ctx context.Context, jobs chan<- int64) error {
+	return func(ctx context.Context, jobs chan<- int64) error {
+		for i := range n {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return nil
+	}
 }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -11,10 +10,10 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -27,9 +26,11 @@ const maxParts = 10000
 // Put uploads the local file at path to key. Files up to upload_part_size go
 // in one PUT; larger ones as a multipart upload of upload_concurrency parallel
 // parts, aborted on any failure (or Ctrl-C) so that no parts are left behind.
-// Regular files are read in place (no part buffers); pipes and other streams
-// go through at most upload_concurrency reused buffers of one part each.
-func (c *Client) Put(ctx context.Context, path, key string) error {
+// Regular files are read in place (no part buffers); pipes, other streams and
+// files whose size the kernel reports as 0 (/proc/cpuinfo, /sys files) go
+// through at most upload_concurrency reused buffers of one part each.
+func (c *Client) Put(ctx context.Context, path, key string) (err error) {
+	defer unstall(&err)
 	op := fmt.Sprintf("put %q", key)
 	if err := c.readOnly(op); err != nil {
 		return err
@@ -46,7 +47,7 @@ func (c *Client) Put(ctx context.Context, path, key string) error {
 	switch {
 	case st.IsDir():
 		return fmt.Errorf("%s: %s is a directory", op, path)
-	case st.Mode().IsRegular():
+	case st.Mode().IsRegular() && st.Size() > 0:
 		return c.putFile(ctx, op, f, st.Size(), key)
 	default:
 		return c.putStream(ctx, op, f, key)
@@ -78,18 +79,12 @@ func (c *Client) putFile(ctx context.Context, op string, f *os.File, size int64,
 	if ps > config.MaxPartSize {
 		return fmt.Errorf("%s: %d bytes is more than S3 takes in one object", op, size)
 	}
-	nparts := int((size + ps - 1) / ps)
-	return c.multipart(ctx, op, key, func(ctx context.Context, parts chan<- part) error {
-		for i := range nparts {
-			off := int64(i) * ps
-			p := part{number: int32(i + 1), body: io.NewSectionReader(f, off, min(ps, size-off))}
-			select {
-			case parts <- p:
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		return nil
+	nparts := (size + ps - 1) / ps
+	return c.multipart(ctx, op, key, c.cfg.UploaderChecksums, func(ctx context.Context, u *upload) error {
+		return parallel(ctx, op, c.cfg.UploadConcurrency, indices(nparts), func(ctx context.Context, _ int, i int64) error {
+			off := i * ps
+			return c.uploadPart(ctx, op, u, int32(i+1), io.NewSectionReader(f, off, min(ps, size-off)))
+		})
 	})
 }
 
@@ -116,7 +111,12 @@ func (c *Client) putStream(ctx context.Context, op string, r io.Reader, key stri
 	for range c.cfg.UploadConcurrency - 1 {
 		pool <- nil // allocated on first use
 	}
-	return c.multipart(ctx, op, key, func(ctx context.Context, parts chan<- part) error {
+	type streamPart struct {
+		number int32
+		buf    []byte // a whole pool buffer
+		n      int    // bytes of it in the part
+	}
+	feed := func(ctx context.Context, parts chan<- streamPart) error {
 		for num := int32(1); ; num++ {
 			var buf []byte
 			select {
@@ -133,23 +133,36 @@ func (c *Client) putStream(ctx context.Context, op string, r io.Reader, key stri
 				m, err = io.ReadFull(r, buf)
 				switch {
 				case errors.Is(err, io.EOF):
+					pool <- buf
 					return nil
 				case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+					pool <- buf
 					return fmt.Errorf("reading local file: %w", err)
 				}
 			}
 			if num > maxParts {
+				pool <- buf
 				return fmt.Errorf("input needs more than %d parts of %d bytes; raise upload_part_size", maxParts, ps)
 			}
 			select {
-			case parts <- part{number: num, body: bytes.NewReader(buf[:m]), release: func() { pool <- buf }}:
+			case parts <- streamPart{number: num, buf: buf, n: m}:
 			case <-ctx.Done():
+				pool <- buf
 				return nil
 			}
 			if m < len(buf) {
 				return nil
 			}
 		}
+	}
+	return c.multipart(ctx, op, key, c.cfg.UploaderChecksums, func(ctx context.Context, u *upload) error {
+		return parallel(ctx, op, c.cfg.UploadConcurrency, feed, func(ctx context.Context, _ int, p streamPart) error {
+			defer func() { pool <- p.buf }()
+			if err := ctx.Err(); err != nil { // failed already: only give the buffer back
+				return err
+			}
+			return c.uploadPart(ctx, op, u, p.number, bytes.NewReader(p.buf[:p.n]))
+		})
 	})
 }
 
@@ -161,8 +174,36 @@ func (c *Client) putSingle(ctx context.Context, op string, body io.ReadSeeker, s
 		ContentLength: aws.Int64(size),
 	}
 	c.sse(&in.ServerSideEncryption, &in.SSEKMSKeyId)
-	_, err := c.s3.PutObject(ctx, in)
+	var opts []func(*s3.Options)
+	if c.cfg.RequestChecksumCalculation == aws.RequestChecksumCalculationWhenSupported && size > 0 {
+		// The CRC32 the SDK would add, computed here so the payload can go unsigned
+		// (the SDK would hash SHA-256 in the same pass).
+		sum, err := crc32Of(body)
+		if err != nil {
+			return fmt.Errorf("%s: reading local file: %w", op, err)
+		}
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+		in.ChecksumCRC32 = aws.String(sum)
+		opts = c.unsignedPayload()
+	}
+	_, err := c.s3.PutObject(ctx, in, opts...)
 	return opErr(op, err)
+}
+
+// SignedPayloadEnv names the environment variable that, set to 1, makes every
+// request sign the SHA-256 of its body as s3cli did before; it exists for the
+// benchmark that compares both.
+const SignedPayloadEnv = "S3CLI_SIGNED_PAYLOAD"
+
+// unsignedPayload signs a request whose body carries a CRC32 the server checks
+// with x-amz-content-sha256 UNSIGNED-PAYLOAD, over http as over https: the
+// SHA-256 would be one more full read of every byte (the SDK computes it over
+// http), and the CRC32 already guards the bytes.
+func (c *Client) unsignedPayload() []func(*s3.Options) {
+	if os.Getenv(SignedPayloadEnv) == "1" {
+		return nil
+	}
+	return []func(*s3.Options){s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)}
 }
 
 // sse fills the server-side encryption fields of a request.
@@ -173,13 +214,6 @@ func (c *Client) sse(alg *types.ServerSideEncryption, keyID **string) {
 	if c.cfg.SSEKMSKeyID != "" {
 		*keyID = aws.String(c.cfg.SSEKMSKeyID)
 	}
-}
-
-// part is one part of a multipart upload; release (if set) returns its buffer.
-type part struct {
-	number  int32
-	body    io.ReadSeeker
-	release func()
 }
 
 // uploaderOpts turns the SDK's own checksums off for the uploader's calls when
@@ -194,135 +228,39 @@ func (c *Client) uploaderOpts() []func(*s3.Options) {
 	}}
 }
 
-// producer sends the parts of an upload in order and returns when they are
-// all sent, ctx is done, or the source failed.
-type producer func(ctx context.Context, parts chan<- part) error
-
-// multipart runs one multipart upload of the parts that produce sends, with
-// upload_concurrency parallel UploadPart calls. On any error (a part, the
-// source, Ctrl-C) the producer is stopped and the upload aborted.
-func (c *Client) multipart(ctx context.Context, op, key string, produce producer) (err error) {
-	objKey := aws.String(c.cfg.Key(key))
-	create := &s3.CreateMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey}
-	c.sse(&create.ServerSideEncryption, &create.SSEKMSKeyId)
-	if c.cfg.UploaderChecksums {
-		create.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
-	}
-	opts := c.uploaderOpts()
-	created, err := c.s3.CreateMultipartUpload(ctx, create, opts...)
-	if err != nil {
-		return opErr(op+": starting multipart upload", err)
-	}
-	uploadID := created.UploadId
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer func() {
-		if err == nil {
-			return
-		}
-		actx, acancel := detach(ctx)
-		defer acancel()
-		_, aerr := c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &c.cfg.BucketName, Key: objKey, UploadId: uploadID})
-		if aerr != nil && !isNotFound(aerr) {
-			err = fmt.Errorf("%w; aborting the multipart upload also failed, parts may remain until a lifecycle rule removes them: %s", err, describe(aerr))
-		}
-	}()
-
-	parts := make(chan part)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(parts)
-		readErr <- produce(ctx, parts)
-	}()
-
-	var (
-		mu       sync.Mutex
-		done     []types.CompletedPart
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	fail := func(e error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = e
-			cancel()
-		}
-		mu.Unlock()
-	}
-	for range c.cfg.UploadConcurrency {
-		wg.Go(func() {
-			for p := range parts {
-				if ctx.Err() != nil { // failed already: drain so the producer never blocks
-					if p.release != nil {
-						p.release()
-					}
-					continue
-				}
-				cp, e := c.uploadPart(ctx, objKey, uploadID, p, opts)
-				if p.release != nil {
-					p.release()
-				}
-				if e != nil {
-					fail(opErr(fmt.Sprintf("%s: part %d", op, p.number), e))
-					continue
-				}
-				mu.Lock()
-				done = append(done, cp)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if e := <-readErr; e != nil && firstErr == nil {
-		firstErr = fmt.Errorf("%s: %w", op, e)
-	}
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	slices.SortFunc(done, func(a, b types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
-	for i, p := range done {
-		if *p.PartNumber != int32(i+1) {
-			return fmt.Errorf("%s: part %d is missing", op, i+1)
-		}
-	}
-	_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: &c.cfg.BucketName, Key: objKey, UploadId: uploadID,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
-	}, opts...)
-	return opErr(op+": completing multipart upload", err)
-}
-
-func (c *Client) uploadPart(ctx context.Context, key, uploadID *string, p part, opts []func(*s3.Options)) (types.CompletedPart, error) {
-	size, err := p.body.Seek(0, io.SeekEnd)
+// uploadPart sends part number of u from body and records it.
+func (c *Client) uploadPart(ctx context.Context, op string, u *upload, number int32, body io.ReadSeeker) error {
+	size, err := body.Seek(0, io.SeekEnd)
 	if err == nil {
-		_, err = p.body.Seek(0, io.SeekStart)
+		_, err = body.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		return types.CompletedPart{}, err
+		return fmt.Errorf("%s: part %d: reading local file: %w", op, number, err)
 	}
 	in := &s3.UploadPartInput{
-		Bucket: &c.cfg.BucketName, Key: key, UploadId: uploadID,
-		PartNumber: aws.Int32(p.number), Body: p.body, ContentLength: aws.Int64(size),
+		Bucket: &c.cfg.BucketName, Key: u.key, UploadId: u.id,
+		PartNumber: aws.Int32(number), Body: body, ContentLength: aws.Int64(size),
 	}
 	if c.cfg.UploaderChecksums {
 		// Computed here, not by the SDK, so CompleteMultipartUpload can list it
 		// whether or not the store echoes it back.
-		sum, err := crc32Of(p.body)
+		sum, err := crc32Of(body)
 		if err != nil {
-			return types.CompletedPart{}, fmt.Errorf("reading local file: %w", err)
+			return fmt.Errorf("%s: part %d: reading local file: %w", op, number, err)
 		}
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 		in.ChecksumCRC32 = aws.String(sum)
 	}
+	opts := c.uploaderOpts()
+	if in.ChecksumCRC32 != nil {
+		opts = append(opts, c.unsignedPayload()...)
+	}
 	out, err := c.s3.UploadPart(ctx, in, opts...)
 	if err != nil {
-		return types.CompletedPart{}, err
+		return opErr(fmt.Sprintf("%s: part %d", op, number), err)
 	}
-	return types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(p.number), ChecksumCRC32: in.ChecksumCRC32}, nil
+	u.done(types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(number), ChecksumCRC32: in.ChecksumCRC32})
+	return nil
 }
 
 var crcBufs = sync.Pool{New: func() any { b := make([]byte, ioBufferSize); return &b }}

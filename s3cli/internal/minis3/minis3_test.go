@@ -1,41 +1,47 @@
 package minis3
 
 import (
-	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
-func TestParseRange(t *testing.T) {
-	tests := []struct {
-		header     string
-		start, end int64
-		ok         bool
-	}{
-		{"bytes=0-9", 0, 9, true},
-		{"bytes=5-", 5, 99, true},
-		{"bytes=-10", 90, 99, true},
-		{"bytes=90-200", 90, 99, true},
-		{"bytes=100-", 0, 0, false},
-		{"bytes=9-5", 0, 0, false},
-		{"bytes=0-1,5-6", 0, 0, false},
-		{"items=0-1", 0, 0, false},
-	}
-	for _, tt := range tests {
-		s, e, ok := parseRange(tt.header, 100)
-		if s != tt.start || e != tt.end || ok != tt.ok {
-			t.Errorf("parseRange(%q) = %d, %d, %v", tt.header, s, e, ok)
+func TestIfMatchOnGetAndAnUnfinishedUpload(t *testing.T) {
+	s := New("")
+	s.CreateBucket("b")
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	do := func(method, path, ifMatch, body string) *http.Response {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if ifMatch != "" {
+			req.Header.Set("If-Match", ifMatch)
 		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
 	}
-}
-
-func TestChunkedReader(t *testing.T) {
-	body := "5;chunk-signature=abc\r\nhello\r\n6\r\n world\r\n0;chunk-signature=def\r\nx-amz-checksum-crc32:AAAA\r\n\r\n"
-	got, err := io.ReadAll(newChunkedReader(strings.NewReader(body)))
-	if err != nil || string(got) != "hello world" {
-		t.Errorf("decoded %q, %v", got, err)
+	etag := do(http.MethodPut, "/b/k", "", "hello").Header.Get("ETag")
+	if got := do(http.MethodGet, "/b/k", etag, "").StatusCode; got != 200 {
+		t.Errorf("GET with the right If-Match: %d", got)
 	}
-	if _, err := io.ReadAll(newChunkedReader(strings.NewReader("zz\r\n"))); err == nil {
-		t.Error("bad chunk size accepted")
+	if got := do(http.MethodGet, "/b/k", `"other"`, "").StatusCode; got != http.StatusPreconditionFailed {
+		t.Errorf("GET with another If-Match: %d, want 412", got)
+	}
+	if keys := s.Keys("b"); len(keys) != 1 || keys[0] != "k" {
+		t.Errorf("keys %v", keys)
+	}
+	if got := do(http.MethodPost, "/b/big?uploads", "", "").StatusCode; got != 200 {
+		t.Fatalf("CreateMultipartUpload: %d", got)
+	}
+	if up := s.Uploads("b"); len(up) != 1 || !strings.HasPrefix(up[0], "big ") {
+		t.Errorf("uploads %v", up)
+	}
+	s.DeleteObject("b", "k")
+	if keys := s.Keys("b"); len(keys) != 0 {
+		t.Errorf("keys after delete %v", keys)
 	}
 }
