@@ -10,7 +10,11 @@ BIN     := bin
 # Specs the host runs; iam-role specs run inside the Lambda function, canaries only on demand.
 HOST_LABELS ?= !iam-role && !canary-failure && !canary-timeout && !aws-only
 SUITE_TIMEOUT ?= 60m
-GINKGO_FLAGS ?= -ginkgo.v -ginkgo.no-color
+# Parallel Ginkgo processes for the suite; 1 runs the specs one at a time.
+PROCS ?= 4
+# More ginkgo CLI flags for the suite (-v for every spec's output, --focus=..., ...).
+GINKGO_FLAGS ?=
+SUITE_BUILD_FLAGS ?=
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
@@ -42,9 +46,9 @@ test: test-unit test-local ## unit tests, then the suite against TARGET (default
 test-unit: ## unit and conformance tests of every package but the suite
 	$(GO) test -count=1 $(UNIT_PKGS)
 
-test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint)
-	S3CLI_TARGET=$(TARGET) $(GO) test -v -count=1 -timeout $(SUITE_TIMEOUT) ./suite \
-	  -ginkgo.label-filter='$(HOST_LABELS)' $(GINKGO_FLAGS)
+test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint; PROCS=4)
+	S3CLI_TARGET=$(TARGET) GO='$(GO)' PROCS='$(PROCS)' LABELS='$(HOST_LABELS)' SUITE_TIMEOUT='$(SUITE_TIMEOUT)' \
+	  GINKGO_FLAGS='$(GINKGO_FLAGS)' SUITE_BUILD_FLAGS='$(SUITE_BUILD_FLAGS)' scripts/supervise.sh scripts/run-suite.sh
 
 test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehearsal when AWS_ENDPOINT_URL is set)
 	$(GO) run ./fixtures/cmd/awsgate

@@ -2,7 +2,6 @@ package suite
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -13,7 +12,7 @@ import (
 // locally and forwards every other request to moto unchanged.
 func init() {
 	lambdaGateway = func(ctx context.Context, upstream string, cfg aws.Config) (string, func(context.Context) error, error) {
-		g, err := gateway.Start(ctx, gateway.Config{Upstream: upstream, AWS: cfg, Log: os.Stderr})
+		g, err := gateway.Start(ctx, gateway.Config{Upstream: upstream, AWS: cfg, Log: progress})
 		if err != nil {
 			return "", nil, err
 		}
