@@ -50,8 +50,12 @@ test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto
 	S3CLI_TARGET=$(TARGET) GO='$(GO)' PROCS='$(PROCS)' LABELS='$(HOST_LABELS)' SUITE_TIMEOUT='$(SUITE_TIMEOUT)' \
 	  GINKGO_FLAGS='$(GINKGO_FLAGS)' SUITE_BUILD_FLAGS='$(SUITE_BUILD_FLAGS)' scripts/supervise.sh scripts/run-suite.sh
 
+# awsgate is built and exec'd, not `go run`: the go command dies on SIGTERM and SIGHUP and
+# would leave the run without its teardown. GRACE: AWS teardown (a stack) takes minutes; past
+# GitHub's 10 s only make aws-clean helps.
 test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehearsal when AWS_ENDPOINT_URL is set)
-	$(GO) run ./fixtures/cmd/awsgate
+	@GO='$(GO)' PROCS='$(PROCS)' GINKGO_FLAGS='$(GINKGO_FLAGS)' GRACE=360 scripts/supervise.sh \
+	  bash -c '$(GO) build -o "$$TMPDIR/awsgate" ./fixtures/cmd/awsgate && exec "$$TMPDIR/awsgate"'
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)

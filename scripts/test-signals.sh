@@ -75,7 +75,7 @@ run_case() {
   if [[ $moment == emulator ]]; then mark=$(emulator_mark "$target"); else mark=${marks[$moment]}; fi
   case_failed=0
   cases=$((cases + 1))
-  printf '\n--- %s: SIG%s during %s (run %s)\n' "$target" "$sig" "$moment" "$id"
+  printf '\n--- %s: %s during %s (run %s)\n' "$target" "$([[ $sig == github ]] && echo "GitHub's cancel" || echo "SIG$sig")" "$moment" "$id"
 
   set -m
   env TMPDIR="$tmp" S3CLI_RUN_ID="$id" make --no-print-directory test-local TARGET="$target" >"$log" 2>&1 &
@@ -98,7 +98,9 @@ run_case() {
     fi
     sleep 0.1
   done
-  printf '  moment reached after %ss; sending SIG%s to process group %s\n' "$((SECONDS - start_wait))" "$sig" "$pid"
+  local what="SIG$sig"
+  if [[ $sig == github ]]; then what="SIGINT (SIGTERM 7.5 s later, SIGKILL at 10 s, as GitHub does)"; fi
+  printf '  moment reached after %ss; sending %s to process group %s\n' "$((SECONDS - start_wait))" "$what" "$pid"
   signalled_at=$(date +%s.%N)
   local needed_kill=0
   if [[ $sig == github ]]; then
