@@ -20,7 +20,7 @@ ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/suite$$')
 
-.PHONY: help setup images pull build package test test-unit test-local test-aws aws-clean \
+.PHONY: help setup images pull build package test test-setup test-unit test-local test-aws aws-clean \
         bench lint gateway clean
 
 help: ## list the targets
@@ -41,12 +41,17 @@ build: ## build bin/s3cli
 package: ## build the deterministic Lambda package bin/deployment.zip
 	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION)
 
-test: test-unit test-local ## unit tests, then the suite against TARGET (default auto)
+test: test-setup test-unit test-local ## unit tests, then the suite against TARGET (default auto)
+
+# What TARGET needs and is missing (Go modules; Docker Engine, dockerd and the moto image for
+# the container targets), said and timed; where nothing can be installed, auto falls back.
+test-setup:
+	@GO='$(GO)' scripts/setup-machine.sh --for '$(TARGET)'
 
 test-unit: ## unit and conformance tests of every package but the suite
 	$(GO) test -count=1 $(UNIT_PKGS)
 
-test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint; PROCS=4)
+test-local: test-setup ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint; PROCS=4)
 	S3CLI_TARGET=$(TARGET) GO='$(GO)' PROCS='$(PROCS)' LABELS='$(HOST_LABELS)' SUITE_TIMEOUT='$(SUITE_TIMEOUT)' \
 	  GINKGO_FLAGS='$(GINKGO_FLAGS)' SUITE_BUILD_FLAGS='$(SUITE_BUILD_FLAGS)' scripts/supervise.sh scripts/run-suite.sh
 
