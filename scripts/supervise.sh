@@ -30,16 +30,9 @@ export S3CLI_PROGRESS=$run_tmp/progress.log
 
 say() { printf '[run] %s\n' "$*" >&2; }
 
-# set -m: background jobs get their own process group, so a signal to ours reaches this
-# script only, and it decides what the command's group gets.
-set -m
-"$@" &
-child=$!
-tail -n +1 -f --pid="$child" "$S3CLI_PROGRESS" >&2 &
-tailer=$!
-set +m
-
-signalled="" signal_at=0 killer=""
+signalled="" signal_at=0 child=""
+# The handler only records and forwards: no subshell or timer process is forked from it (a
+# signal landing during such a fork runs this handler in the child too).
 # shellcheck disable=SC2317 # called from the traps below
 on_signal() {
   local sig=$1
@@ -49,34 +42,41 @@ on_signal() {
   fi
   signalled=$sig signal_at=$SECONDS
   say "SIG$sig: stopping the run (SIGINT to its processes; whatever is left after ${grace} s is killed)"
-  kill -INT -- "-$child" 2>/dev/null || true
-  # Its own group, so that later signals to ours do not end it before it has done its job.
-  set -m
-  (
-    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-    sleep "$grace" &
-    nap=$!
-    wait "$nap"
-    if kill -0 -- "-$child" 2>/dev/null; then
-      printf '[run] still running %s s after SIG%s: SIGKILL\n' "$grace" "$sig" >&2
-      kill -KILL -- "-$child" 2>/dev/null || true
-    fi
-  ) &
-  killer=$!
-  set +m
+  if [[ -n $child ]]; then kill -INT -- "-$child" 2>/dev/null || true; fi
 }
+# Set before the command starts, so no signal finds this script without them.
 trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
-# wait returns early (status > 128) when a trapped signal arrives; wait again until the
-# command is gone.
+# set -m: background jobs get their own process group, so a signal to ours reaches this
+# script only, and it decides what the command's group gets.
+set -m
+"$@" &
+child=$!
+tail -n +1 -f --pid="$child" "$S3CLI_PROGRESS" >&2 &
+tailer=$!
+set +m
+# A signal that came while the command was being started is passed on now.
+if [[ -n $signalled ]]; then kill -INT -- "-$child" 2>/dev/null || true; fi
+
+# Until a signal, wait (a trapped signal interrupts it); after one, poll, so the grace
+# period can be enforced.
 rc=0
-while :; do
-  rc=0
-  wait "$child" || rc=$?
-  if ! kill -0 "$child" 2>/dev/null; then break; fi
+while kill -0 "$child" 2>/dev/null; do
+  if [[ -z $signalled ]]; then
+    rc=0
+    wait "$child" || rc=$?
+    continue
+  fi
+  if ((SECONDS - signal_at >= grace)); then
+    say "still running ${grace} s after SIG$signalled: SIGKILL"
+    kill -KILL -- "-$child" 2>/dev/null || true
+  fi
+  sleep 0.2 || true
 done
+rc=0
+wait "$child" 2>/dev/null || rc=$?
 # Children the command left in its group (it exited, they did not) go too: first SIGINT,
 # then SIGKILL.
 if kill -0 -- "-$child" 2>/dev/null; then
@@ -91,10 +91,6 @@ if kill -0 -- "-$child" 2>/dev/null; then
   fi
 fi
 wait "$tailer" 2>/dev/null || true
-if [[ -n $killer ]]; then
-  kill "$killer" 2>/dev/null || true
-  wait "$killer" 2>/dev/null || true
-fi
 rm -rf "$run_tmp"
 if [[ -n $signalled ]]; then
   say "stopped after SIG$signalled in $((SECONDS - signal_at)) s; temporary files removed ($run_tmp)"
