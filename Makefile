@@ -10,13 +10,17 @@ BIN     := bin
 # Specs the host runs; iam-role specs run inside the Lambda function, canaries only on demand.
 HOST_LABELS ?= !iam-role && !canary-failure && !canary-timeout
 SUITE_TIMEOUT ?= 60m
-GINKGO_FLAGS ?= -ginkgo.v -ginkgo.no-color
+# Parallel Ginkgo processes for the suite; 1 runs the specs one at a time.
+PROCS ?= 4
+# More ginkgo CLI flags for the suite (-v for every spec's output, --focus=..., ...).
+GINKGO_FLAGS ?=
+SUITE_BUILD_FLAGS ?=
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/suite$$')
 
-.PHONY: help setup images pull build package test test-unit test-local test-aws aws-clean \
+.PHONY: help setup images pull build package test test-setup test-unit test-local test-aws aws-clean \
         bench lint gateway clean
 
 help: ## list the targets
@@ -37,17 +41,26 @@ build: ## build bin/s3cli
 package: ## build the deterministic Lambda package bin/deployment.zip
 	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION)
 
-test: test-unit test-local ## unit tests, then the suite against TARGET (default auto)
+test: test-setup test-unit test-local ## unit tests, then the suite against TARGET (default auto)
+
+# What TARGET needs and is missing (Go modules; Docker Engine, dockerd and the moto image for
+# the container targets), said and timed; where nothing can be installed, auto falls back.
+test-setup:
+	@GO='$(GO)' scripts/setup-machine.sh --for '$(TARGET)'
 
 test-unit: ## unit and conformance tests of every package but the suite
 	$(GO) test -count=1 $(UNIT_PKGS)
 
-test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint)
-	S3CLI_TARGET=$(TARGET) $(GO) test -v -count=1 -timeout $(SUITE_TIMEOUT) ./suite \
-	  -ginkgo.label-filter='$(HOST_LABELS)' $(GINKGO_FLAGS)
+test-local: test-setup ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto|moto-process|endpoint; PROCS=4)
+	S3CLI_TARGET=$(TARGET) GO='$(GO)' PROCS='$(PROCS)' LABELS='$(HOST_LABELS)' SUITE_TIMEOUT='$(SUITE_TIMEOUT)' \
+	  GINKGO_FLAGS='$(GINKGO_FLAGS)' SUITE_BUILD_FLAGS='$(SUITE_BUILD_FLAGS)' scripts/supervise.sh scripts/run-suite.sh
 
+# awsgate is built and exec'd, not `go run`: the go command dies on SIGTERM and SIGHUP and
+# would leave the run without its teardown. GRACE: AWS teardown (a stack) takes minutes; past
+# GitHub's 10 s only make aws-clean helps.
 test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehearsal when AWS_ENDPOINT_URL is set)
-	$(GO) run ./fixtures/cmd/awsgate
+	@GO='$(GO)' PROCS='$(PROCS)' GINKGO_FLAGS='$(GINKGO_FLAGS)' GRACE=360 scripts/supervise.sh \
+	  bash -c '$(GO) build -o "$$TMPDIR/awsgate" ./fixtures/cmd/awsgate && exec "$$TMPDIR/awsgate"'
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)

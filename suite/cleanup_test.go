@@ -65,9 +65,9 @@ func resourceLines(rs []fixtures.Resource) []string {
 var _ = Describe("the fixture layer", func() {
 	It("removes a bucket with objects, versions and an unfinished multipart upload", func(ctx SpecContext) {
 		var cleanups fixtures.Cleanups
+		DeferCleanup(cleanups.Run) // before the bucket exists: an interrupt or a failure below
 		bucket, err := env.CreateBucket(ctx, "cleanup", &cleanups)
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cleanups.Run) // in case an expectation below fails
 
 		c := env.Clients.S3
 		_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{

@@ -80,7 +80,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 			functions.WithMemory(1024),
 			functions.WithTags(map[string]string{names.TagKey: env.RunID}),
 			functions.WithDescription("s3cli test-runner, run " + env.RunID),
-			functions.WithLog(os.Stderr),
+			functions.WithLog(progress),
 		}
 	}, NodeTimeout(30*time.Minute))
 
@@ -213,7 +213,7 @@ func lambdaDeploymentPackage(ctx SpecContext) []byte {
 	}
 	root, err := pack.ModuleRoot(".")
 	Expect(err).NotTo(HaveOccurred())
-	p, err := pack.Build(ctx, root, filepath.Join(root, "bin", "deployment.zip"), pack.WithLog(os.Stderr))
+	p, err := pack.Build(ctx, root, filepath.Join(root, "bin", "deployment.zip"), pack.WithLog(progress))
 	Expect(err).NotTo(HaveOccurred())
 	data, err := os.ReadFile(p.Path)
 	Expect(err).NotTo(HaveOccurred())

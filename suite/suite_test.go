@@ -3,6 +3,7 @@ package suite
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -37,7 +38,28 @@ type handoff struct {
 	Target json.RawMessage
 }
 
+// progress is where the suite's progress lines go: stderr, and in a parallel run the file
+// S3CLI_PROGRESS names instead, which make test-local shows as it grows (Ginkgo's parallel
+// processes have no terminal; it would show their stderr only with each spec's report).
+var progress io.Writer = os.Stderr
+
+// progressOut writes to progress as it is at the time of the write (init-time wiring such as
+// the gateway's gets it before TestSuite has chosen).
+type progressOut struct{}
+
+func (progressOut) Write(b []byte) (int, error) { return progress.Write(b) }
+
 func TestSuite(t *testing.T) {
+	// A bad setting is reported by SynchronizedBeforeSuite, which reads them for the run.
+	s, _ := settings.FromEnv(os.Getenv)
+	if cfg, _ := GinkgoConfiguration(); cfg.ParallelTotal > 1 && s.Progress != "" {
+		f, err := os.OpenFile(s.Progress, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatalf("opening S3CLI_PROGRESS: %v", err)
+		}
+		defer f.Close()
+		progress = f
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "s3cli suite")
 }
@@ -48,7 +70,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	// make test-aws names the run (S3CLI_RUN_ID), so its sweep and artifacts find what the suite made.
 	opts := targets.OptionsFrom(s)
 	opts.LambdaGateway = lambdaGateway
-	opts.Log = os.Stderr
+	opts.Log = progress
 
 	t, err := targets.Start(ctx, opts)
 	Expect(err).NotTo(HaveOccurred(), "starting the target (S3CLI_TARGET=%q)", opts.Target)
@@ -58,10 +80,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	DeferCleanup(func(ctx SpecContext) {
 		start := time.Now()
 		err := t.Stop(ctx)
-		fmt.Fprintf(os.Stderr, "[suite] target %s stopped in %s\n", t.Name(), time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(progress, "[suite] target %s stopped in %s\n", t.Name(), time.Since(start).Round(100*time.Millisecond))
 		Expect(err).NotTo(HaveOccurred(), "stopping the target")
 	}, NodeTimeout(2*time.Minute))
-	fmt.Fprintf(os.Stderr, "[suite] run %s target %s\n", opts.RunID, t.Summary())
+	fmt.Fprintf(progress, "[suite] run %s target %s\n", opts.RunID, t.Summary())
 
 	s3cli, err := s3cliBinary(s.S3CLIBin)
 	Expect(err).NotTo(HaveOccurred())
@@ -101,12 +123,12 @@ func s3cliBinary(p string) (string, error) {
 		return p, nil
 	}
 	start := time.Now()
-	fmt.Fprintf(os.Stderr, "[suite] building s3cli (%s)...", s3cliPackage)
+	fmt.Fprintf(progress, "[suite] building s3cli (%s)...", s3cliPackage)
 	p, err := gexec.Build(s3cliPackage)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, " failed after %s\n", time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(progress, " failed after %s\n", time.Since(start).Round(100*time.Millisecond))
 		return "", fmt.Errorf("building s3cli from %s (set S3CLI_BIN to use a built binary): %w", s3cliPackage, err)
 	}
-	fmt.Fprintf(os.Stderr, " done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(progress, " done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return p, nil
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/s3cli-dev/s3cli/lambda/procgroup"
 )
 
 const (
@@ -99,11 +101,6 @@ func (r *Runner) Handle(ctx context.Context, ev Event) (Result, error) {
 	cmd.Dir = work
 	cmd.Env = SuiteEnv(r.Environ, ev, r.TaskRoot)
 	cmd.Stdout, cmd.Stderr = out, out
-	// Own process group so a stop reaches the specs' own children (s3cli); Pdeathsig
-	// so the suite dies with bootstrap when the platform kills it at its timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// A grandchild that keeps the output pipe open must not hold up the invocation.
-	cmd.WaitDelay = 2 * time.Second
 
 	deadlineNote := "no deadline"
 	if d, ok := ctx.Deadline(); ok {
@@ -112,14 +109,16 @@ func (r *Runner) Handle(ctx context.Context, ev Event) (Result, error) {
 	out.Note(fmt.Sprintf("runner: running %s %s (%s)", SuiteBinary, strings.Join(args, " "), deadlineNote))
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	// Own process group so a stop reaches the specs' own children (s3cli), and the suite
+	// dies with bootstrap when the platform kills it at its timeout. The watchdog, not ctx,
+	// decides when to stop it.
+	p, err := procgroup.Start(context.Background(), cmd, procgroup.WithParentDeathSignal())
+	if err != nil {
 		return Result{}, fmt.Errorf("starting %s: %w", SuiteBinary, err)
 	}
-	w := newWatchdog(ctx, cmd.Process.Pid, r.Margin, out)
-	waitErr := cmd.Wait()
+	w := newWatchdog(ctx, p, r.Margin, out)
+	waitErr := p.Wait() // and the group's stragglers (specs' children) are killed
 	w.finish()
-	// Stragglers of the group (specs' children) go too; ESRCH when there are none.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	out.Flush()
 	elapsed := time.Since(start)
 
@@ -176,20 +175,7 @@ func verdict(s Summary, reportErr, waitErr error, stopped string, tail []string)
 	return nil
 }
 
-func exitNote(err error) string {
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return "exit status 0"
-	case errors.As(err, &exit):
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "killed by " + ws.Signal().String()
-		}
-		return exit.String()
-	default:
-		return err.Error()
-	}
-}
+func exitNote(err error) string { return procgroup.Describe(err) }
 
 // watchdog stops the child's process group when the run must end: before the
 // deadline when there is room for it, as a backstop after it otherwise, or at
@@ -202,7 +188,7 @@ type watchdog struct {
 	reason string
 }
 
-func newWatchdog(ctx context.Context, pgid int, margin time.Duration, out *lineWriter) *watchdog {
+func newWatchdog(ctx context.Context, p *procgroup.Process, margin time.Duration, out *lineWriter) *watchdog {
 	w := &watchdog{done: make(chan struct{})}
 	var timer <-chan time.Time
 	reason := ""
@@ -237,13 +223,13 @@ func newWatchdog(ctx context.Context, pgid int, margin time.Duration, out *lineW
 		w.reason = reason
 		w.mu.Unlock()
 		out.Note(fmt.Sprintf("runner: %s; sending SIGTERM to the suite", reason))
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		_ = p.Signal(syscall.SIGTERM)
 		grace := max(margin/2, 100*time.Millisecond)
 		select {
 		case <-w.done:
 		case <-time.After(grace):
 			out.Note(fmt.Sprintf("runner: the suite is still running %s after SIGTERM; sending SIGKILL", grace))
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			p.Kill()
 		}
 	})
 	return w

@@ -7,17 +7,16 @@ package pack
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/s3cli-dev/s3cli/fixtures/names"
+	"github.com/s3cli-dev/s3cli/lambda/procgroup"
 )
 
 // Component is one executable in the package.
@@ -136,21 +135,16 @@ func (o options) build(ctx context.Context, moduleDir string, c Component, out s
 
 	fmt.Fprintf(o.log, "building %s... ", c.Name)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, o.goCmd, args...)
+	cmd := exec.Command(o.goCmd, args...)
 	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1")
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	// The go command's compilers and linkers are stopped with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	// GOTMPDIR: go build leaves its go-build work directory behind when a signal ends it
+	// (it catches none), so it goes in the build directory, which Build always removes.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOTMPDIR="+filepath.Dir(out))
+	// In its own group with its compilers and linkers; when ctx ends the group gets SIGINT,
+	// and SIGKILL only after a grace period.
+	if err := procgroup.Run(ctx, cmd, procgroup.WithTail(8<<10)); err != nil {
 		fmt.Fprintln(o.log, "failed")
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = errors.Join(ctxErr, err)
-		}
-		return fmt.Errorf("packaging: building %s (%s %s): %w: %s", c.Name, o.goCmd, shellJoin(args), err, lastLines(output.String(), 5))
+		return fmt.Errorf("packaging: building %s (%s %s): %w", c.Name, o.goCmd, shellJoin(args), err)
 	}
 	info, err := os.Stat(out)
 	if err != nil {
@@ -214,14 +208,6 @@ func shellJoin(args []string) string {
 		}
 	}
 	return strings.Join(quoted, " ")
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }

@@ -267,3 +267,45 @@ func TestModuleRoot(t *testing.T) {
 		t.Error("ModuleRoot(/) found a module")
 	}
 }
+
+// An interrupted build (Ctrl-C: the context ends) leaves nothing in TMPDIR: go build, which
+// leaves its go-build work directory behind when a signal ends it, works in Build's own
+// directory, which Build removes.
+func TestAnInterruptedBuildLeavesNothingInTMPDIR(t *testing.T) {
+	mod := fixtureModule(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("GOTMPDIR", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sawWork := make(chan struct{})
+	go func() {
+		defer cancel()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if dirs, _ := filepath.Glob(filepath.Join(tmp, "*", "go-build*")); len(dirs) > 0 {
+				close(sawWork)
+				return
+			}
+			if dirs, _ := filepath.Glob(filepath.Join(tmp, "go-build*")); len(dirs) > 0 {
+				close(sawWork)
+				return
+			}
+		}
+	}()
+	_, err := Build(ctx, mod, filepath.Join(t.TempDir(), "deployment.zip"))
+	select {
+	case <-sawWork:
+	default:
+		t.Fatalf("go build never created its work directory (Build: %v)", err)
+	}
+	if err == nil {
+		t.Fatal("Build succeeded though its context was cancelled during the build")
+	}
+	if !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("Build error %q does not say it was cancelled", err)
+	}
+	left, _ := os.ReadDir(tmp)
+	for _, e := range left {
+		t.Errorf("left in TMPDIR after the interrupted build: %s", e.Name())
+	}
+}

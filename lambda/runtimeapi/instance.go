@@ -23,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/s3cli-dev/s3cli/lambda/procgroup"
 )
 
 // initTimeout is how long Lambda lets a runtime initialise before its first /next.
@@ -40,7 +42,7 @@ type instance struct {
 	dir    string
 	stream string
 	srv    *http.Server
-	cmd    *exec.Cmd
+	proc   *procgroup.Process // nil when bootstrap could not be started
 	out    *output
 
 	startErr error         // bootstrap could not be started (Runtime.InvalidEntrypoint)
@@ -151,24 +153,25 @@ func (e *Executor) start(ctx context.Context, fn Function, key string) (in *inst
 	maps.Copy(env, lambdaEnv(fn, ln.Addr().String(), dir, in.stream))
 	// Output goes to a file rather than pipes: whatever the runtime wrote before
 	// posting its response is then readable in full when the response arrives.
-	in.cmd = exec.CommandContext(e.ctx, filepath.Join(task, "bootstrap"))
-	in.cmd.Dir = task
-	in.cmd.Env = environ(env)
-	in.cmd.Stdout, in.cmd.Stderr = w, w
-	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	in.cmd.Cancel = func() error { return syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL) }
+	cmd := exec.Command(filepath.Join(task, "bootstrap"))
+	cmd.Dir = task
+	cmd.Env = environ(env)
+	cmd.Stdout, cmd.Stderr = w, w
 	in.started = time.Now()
-	if err := in.cmd.Start(); err != nil {
+	// Its own process group, SIGKILLed as Lambda does (no grace) when the executor's context
+	// ends or the environment is killed or retired, and with this process should it die.
+	p, err := procgroup.Start(e.ctx, cmd, procgroup.WithStopSignal(syscall.SIGKILL), procgroup.WithParentDeathSignal())
+	if err != nil {
 		in.startErr = err
 		close(in.exited)
 		return in, nil
 	}
+	in.proc = p
 	go func() {
-		err := in.cmd.Wait()
-		in.exitErr = err
+		in.exitErr = p.Wait()
 		close(in.exited)
 	}()
-	e.logf("runtimeapi: started an environment of %s (pid %d, stream %s)", fn.Name, in.cmd.Process.Pid, in.stream)
+	e.logf("runtimeapi: started an environment of %s (pid %d, stream %s)", fn.Name, p.Pid(), in.stream)
 	return in, nil
 }
 
@@ -364,10 +367,10 @@ func (in *instance) finish(ctx context.Context, r *report, o outcome, line, stat
 
 // sampleMemory records the process's peak resident set size (VmHWM).
 func (in *instance) sampleMemory() {
-	if in.cmd == nil || in.cmd.Process == nil {
+	if in.proc == nil {
 		return
 	}
-	if kb := peakRSS(in.cmd.Process.Pid); kb > in.maxMemory {
+	if kb := peakRSS(in.proc.Pid()); kb > in.maxMemory {
 		in.maxMemory = kb
 	}
 }
@@ -375,8 +378,8 @@ func (in *instance) sampleMemory() {
 // kill stops the process group now; the environment is not used again.
 func (in *instance) kill() {
 	in.killed = true
-	if in.cmd != nil && in.cmd.Process != nil {
-		_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+	if in.proc != nil {
+		in.proc.Kill()
 	}
 }
 
@@ -384,9 +387,9 @@ func (in *instance) kill() {
 // environment's files. It is safe to call more than once.
 func (in *instance) retire(ctx context.Context) error {
 	in.retireOnce.Do(func() {
-		if in.cmd != nil && in.cmd.Process != nil {
+		if in.proc != nil {
 			// Even after bootstrap exited, children it left in its group are killed.
-			_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+			in.proc.Kill()
 		}
 		select {
 		case <-in.exited:
