@@ -16,6 +16,14 @@ ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/suite$$')
 
+# One build cache for everything: Go reuses a compiled package only when CGO_ENABLED and
+# -trimpath match, so the suite, the unit tests and bin/s3cli are built as lambda/pack builds
+# the function (static, trimmed); then a warm run compiles the suite's packages once.
+# Build tags (lambda.norpc, s3cli_function) change only the packages they select files in.
+export CGO_ENABLED ?= 0
+GOFLAGS_ENV := $(shell $(GO) env GOFLAGS)
+export GOFLAGS := $(strip $(GOFLAGS_ENV) $(if $(findstring -trimpath,$(GOFLAGS_ENV)),,-trimpath))
+
 .PHONY: help setup images pull build package test test-unit test-local test-aws aws-clean \
         bench lint gateway clean
 
