@@ -41,7 +41,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		if caps := env.Target.Capabilities(); !caps.RunsLambda {
 			Skip(fmt.Sprintf("target %s cannot run Lambda functions (%s); the moto targets run them behind the Lambda gateway", env.Target.Name(), env.Target.Summary()))
 		}
-		zip = lambdaDeploymentPackage(ctx)
+		zip = deploymentPackage(ctx)
 
 		var err error
 		if g := env.Given; g.RoleARN != "" {
@@ -205,24 +205,6 @@ func lambdaEvent(bucket, denied, labelFilter string) function.Event {
 func lambdaCleanUpFunction(name string) {
 	DeferCleanup(func(ctx SpecContext) error { return functions.DeleteLogGroup(ctx, env.Clients, name) }, NodeTimeout(time.Minute))
 	DeferCleanup(func(ctx SpecContext) error { return functions.DeleteFunction(ctx, env.Clients, name) }, NodeTimeout(time.Minute))
-}
-
-// lambdaDeploymentPackage returns the zip named by S3CLI_PACKAGE, or builds
-// bin/deployment.zip with lambda/pack.
-func lambdaDeploymentPackage(ctx SpecContext) []byte {
-	if p := os.Getenv("S3CLI_PACKAGE"); p != "" {
-		data, err := os.ReadFile(p)
-		Expect(err).NotTo(HaveOccurred(), "reading the package S3CLI_PACKAGE names")
-		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), pack.CodeSHA256(data))
-		return data
-	}
-	root, err := pack.ModuleRoot(".")
-	Expect(err).NotTo(HaveOccurred())
-	p, err := pack.Build(ctx, root, filepath.Join(root, "bin", "deployment.zip"), pack.WithLog(os.Stderr))
-	Expect(err).NotTo(HaveOccurred())
-	data, err := os.ReadFile(p.Path)
-	Expect(err).NotTo(HaveOccurred())
-	return data
 }
 
 func lambdaLastLine(text string) string {

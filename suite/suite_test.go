@@ -35,6 +35,7 @@ type handoff struct {
 	RunID  string
 	S3CLI  string
 	Target json.RawMessage
+	Zip    packageHandoff
 }
 
 func TestSuite(t *testing.T) {
@@ -43,6 +44,7 @@ func TestSuite(t *testing.T) {
 }
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	pkg := startPackageBuild() // in the background, while the target starts and specs run
 	opts := targets.OptionsFromEnv()
 	// make test-aws names the run, so its sweep and artifacts find what the suite made.
 	opts.RunID = cmp.Or(os.Getenv("S3CLI_RUN_ID"), fixtures.NewRunID())
@@ -61,6 +63,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		Expect(err).NotTo(HaveOccurred(), "stopping the target")
 	}, NodeTimeout(2*time.Minute))
 	fmt.Fprintf(os.Stderr, "[suite] run %s target %s\n", opts.RunID, t.Summary())
+	zip := pkg.neededBy(t) // stopped now when the target runs no functions
 
 	s3cli, err := s3cliBinary()
 	Expect(err).NotTo(HaveOccurred())
@@ -71,12 +74,13 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 
 	data, err := targets.MarshalHandoff(ctx, t)
 	Expect(err).NotTo(HaveOccurred())
-	b, err := json.Marshal(handoff{RunID: opts.RunID, S3CLI: s3cli, Target: data})
+	b, err := json.Marshal(handoff{RunID: opts.RunID, S3CLI: s3cli, Target: data, Zip: zip})
 	Expect(err).NotTo(HaveOccurred())
 	return b
 }, func(ctx SpecContext, data []byte) {
 	var h handoff
 	Expect(json.Unmarshal(data, &h)).To(Succeed(), "decoding what process 1 passed")
+	suitePackage = h.Zip
 	t := startedTarget
 	if t == nil {
 		var err error
