@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 	"github.com/s3cli-dev/s3cli/fixtures/targets"
 	"github.com/s3cli-dev/s3cli/lambda/pack"
 )
@@ -53,12 +54,12 @@ type packageBuild struct {
 }
 
 // startPackageBuild starts building bin/deployment.zip in the background on process 1 when
-// the run will need it (no S3CLI_PACKAGE, the lambda specs are selected, nothing focused).
+// the run will need it (no package given with S3CLI_PACKAGE, the lambda specs are selected, nothing focused).
 // Stopping it kills its go commands, so an interrupt or a failed setup leaves no go build
 // behind: a cleanup registered here stops it whatever happens next, and neededBy registers
 // an earlier one once the target runs.
-func startPackageBuild() *packageBuild {
-	if os.Getenv("S3CLI_PACKAGE") != "" {
+func startPackageBuild(given string) *packageBuild {
+	if given != "" {
 		return nil
 	}
 	if cfg, _ := GinkgoConfiguration(); len(cfg.FocusStrings)+len(cfg.FocusFiles) > 0 || !Label("lambda").MatchesLabelFilter(GinkgoLabelFilter()) {
@@ -147,10 +148,10 @@ func readStatus(path string) (packageStatus, error) {
 // deploymentPackage returns the zip the lambda specs deploy: S3CLI_PACKAGE when set, else the
 // one process 1 is building in the background (waiting for it), else one built now.
 func deploymentPackage(ctx SpecContext) []byte {
-	if p := os.Getenv("S3CLI_PACKAGE"); p != "" {
+	if p := env.Settings.Package; p != "" {
 		data, err := os.ReadFile(p)
 		Expect(err).NotTo(HaveOccurred(), "reading the package S3CLI_PACKAGE names")
-		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), pack.CodeSHA256(data))
+		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), names.CodeSHA256(data))
 		return data
 	}
 	if suitePackage.Status == "" {
