@@ -33,8 +33,8 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		roleARN        string
 		fnName         string
 		deployOpts     []functions.Option
-		passing        *functions.Invocation
-		passingResult  function.Result
+		passingAll     []*functions.Invocation // one per shard (S3CLI_LAMBDA_SHARDS)
+		passingResults []function.Result
 	)
 
 	BeforeAll(func(ctx SpecContext) {
@@ -108,47 +108,58 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	}, SpecTimeout(10*time.Minute))
 
 	It("runs the iam-role specs inside the function and returns their counts", func(ctx SpecContext) {
-		inv, err := functions.Invoke(ctx, env.Clients, fnName, lambdaEvent(bucket, denied, ""))
-		Expect(err).NotTo(HaveOccurred())
-		passing = inv
-		Expect(inv.StatusCode).To(Equal(int32(200)))
-		Expect(inv.FunctionError).To(BeEmpty(), "the function failed: %s\nlog tail:\n%s", inv.Payload, inv.LogTail)
-		Expect(json.Unmarshal(inv.Payload, &passingResult)).To(Succeed(), "payload %s", inv.Payload)
-		Expect(passingResult.Passed).To(BeNumerically(">", 0), "payload %s", inv.Payload)
-		Expect(passingResult.Failed).To(BeZero(), "payload %s", inv.Payload)
+		start := time.Now()
+		invs, planned := lambdaInvokeIAMRoleSpecs(ctx, fnName, lambdaEvent(bucket, denied, ""))
+		wall := time.Since(start)
+		var results []function.Result
+		for _, inv := range invs {
+			var passingResult function.Result
+			Expect(inv.StatusCode).To(Equal(int32(200)))
+			Expect(inv.FunctionError).To(BeEmpty(), "the function failed: %s\nlog tail:\n%s", inv.Payload, inv.LogTail)
+			Expect(json.Unmarshal(inv.Payload, &passingResult)).To(Succeed(), "payload %s", inv.Payload)
+			Expect(passingResult.Passed+passingResult.Skipped).To(BeNumerically(">", 0), "payload %s", inv.Payload)
+			Expect(passingResult.Failed).To(BeZero(), "payload %s", inv.Payload)
 
-		Expect(inv.RequestID).NotTo(BeEmpty())
-		Expect(lambdaLastLine(inv.LogTail)).To(HavePrefix("REPORT RequestId: "+inv.RequestID), "log tail:\n%s", inv.LogTail)
-		fmt.Fprintf(GinkgoWriter, "invocation %s: %s in %s\n", inv.RequestID, inv.Payload, inv.Duration.Round(time.Millisecond))
+			Expect(inv.RequestID).NotTo(BeEmpty())
+			Expect(lambdaLastLine(inv.LogTail)).To(HavePrefix("REPORT RequestId: "+inv.RequestID), "log tail:\n%s", inv.LogTail)
+			fmt.Fprintf(GinkgoWriter, "invocation %s: %s in %s\n", inv.RequestID, inv.Payload, inv.Duration.Round(time.Millisecond))
+			results = append(results, passingResult)
+		}
+		lambdaShardReport(fnName, planned, invs, results, wall)
+		Expect(functions.MergeResults(results).Passed).To(BeNumerically(">", 0), "no iam-role spec passed in any invocation")
+		passingAll, passingResults = invs, results
 	}, SpecTimeout(lambdaFunctionTimeout+2*time.Minute))
 
 	It("leaves the complete suite output of that invocation in CloudWatch Logs", func(ctx SpecContext) {
-		if passing == nil {
+		if passingAll == nil {
 			Skip("the invocation above did not complete")
 		}
-		log, err := functions.ReadLog(ctx, env.Clients, fnName, passing.RequestID, time.Now().Add(2*time.Minute))
-		Expect(err).NotTo(HaveOccurred())
-		lines := log.Lines
-		fmt.Fprintf(GinkgoWriter, "read %d lines of %s from %s %s\n", len(lines), passing.RequestID, log.Group, log.Stream)
-		lambdaSaveLog(fnName, log)
+		for i, passing := range passingAll {
+			passingResult := passingResults[i]
+			log, err := functions.ReadLog(ctx, env.Clients, fnName, passing.RequestID, time.Now().Add(2*time.Minute))
+			Expect(err).NotTo(HaveOccurred())
+			lines := log.Lines
+			fmt.Fprintf(GinkgoWriter, "read %d lines of %s from %s %s\n", len(lines), passing.RequestID, log.Group, log.Stream)
+			lambdaSaveLog(fnName, log)
 
-		Expect(lines[0]).To(HavePrefix("START RequestId: " + passing.RequestID))
-		Expect(lines[len(lines)-1]).To(HavePrefix("REPORT RequestId: " + passing.RequestID))
-		first := lambdaIndex(lines, regexp.MustCompile(`^Running Suite: `))
-		ran := lambdaIndex(lines, regexp.MustCompile(`^Ran \d+ of \d+ Specs? in `))
-		success := lambdaIndex(lines, regexp.MustCompile(`^SUCCESS! -- \d+ Passed \| 0 Failed`))
-		Expect(first).To(BeNumerically(">", 0), "no first line of the suite's output in:\n%s", log.Text())
-		Expect(ran).To(BeNumerically(">", first), "no summary after the suite's first line in:\n%s", log.Text())
-		Expect(success).To(BeNumerically(">", ran), "no SUCCESS line after the summary in:\n%s", log.Text())
+			Expect(lines[0]).To(HavePrefix("START RequestId: " + passing.RequestID))
+			Expect(lines[len(lines)-1]).To(HavePrefix("REPORT RequestId: " + passing.RequestID))
+			first := lambdaIndex(lines, regexp.MustCompile(`^Running Suite: `))
+			ran := lambdaIndex(lines, regexp.MustCompile(`^Ran \d+ of \d+ Specs? in `))
+			success := lambdaIndex(lines, regexp.MustCompile(`^SUCCESS! -- \d+ Passed \| 0 Failed`))
+			Expect(first).To(BeNumerically(">", 0), "no first line of the suite's output in:\n%s", log.Text())
+			Expect(ran).To(BeNumerically(">", first), "no summary after the suite's first line in:\n%s", log.Text())
+			Expect(success).To(BeNumerically(">", ran), "no SUCCESS line after the summary in:\n%s", log.Text())
 
-		// Ginkgo's own count agrees with the function's result.
-		n, _ := strconv.Atoi(regexp.MustCompile(`^Ran (\d+) `).FindStringSubmatch(lines[ran])[1])
-		Expect(n).To(Equal(passingResult.Passed+passingResult.Failed), "%q vs payload %s", lines[ran], passing.Payload)
+			// Ginkgo's own count agrees with the function's result.
+			n, _ := strconv.Atoi(regexp.MustCompile(`^Ran (\d+) `).FindStringSubmatch(lines[ran])[1])
+			Expect(n).To(Equal(passingResult.Passed+passingResult.Failed), "%q vs payload %s", lines[ran], passing.Payload)
 
-		// Every whole line of the 4 KB tail is in the full log: nothing was lost between them.
-		tail := strings.Split(strings.TrimRight(passing.LogTail, "\n"), "\n")
-		for _, line := range tail[1:] { // the first line of the tail may be cut
-			Expect(lines).To(ContainElement(strings.TrimRight(line, "\r")), "a line of the tail is missing from the full log")
+			// Every whole line of the 4 KB tail is in the full log: nothing was lost between them.
+			tail := strings.Split(strings.TrimRight(passing.LogTail, "\n"), "\n")
+			for _, line := range tail[1:] { // the first line of the tail may be cut
+				Expect(lines).To(ContainElement(strings.TrimRight(line, "\r")), "a line of the tail is missing from the full log")
+			}
 		}
 	}, SpecTimeout(3*time.Minute))
 
