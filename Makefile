@@ -25,7 +25,7 @@ GOFLAGS_ENV := $(shell $(GO) env GOFLAGS)
 export GOFLAGS := $(strip $(GOFLAGS_ENV) $(if $(findstring -trimpath,$(GOFLAGS_ENV)),,-trimpath))
 
 .PHONY: help setup images pull build package test test-unit test-local test-aws aws-clean \
-        bench lint gateway clean
+        bench lint gateway clean bench-suite
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 bench: ## benchmarks: s3cli vs aws s3 cp (256 MiB), executor vs Runtime Interface Emulator
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./s3cli/bench
 	$(GO) test -count=1 -run '^$$' -bench . ./lambda/bench
+
+bench-suite: ## cold and warm make test-local and its stages, this tree vs BASE=REF side by side (a benchmark)
+	BASE='$(BASE)' TARGET='$(TARGET)' scripts/bench-suite.sh
 
 lint: ## gofmt, go vet, staticcheck, shellcheck, actionlint, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
