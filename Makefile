@@ -64,8 +64,9 @@ bench: ## benchmarks: s3cli vs aws s3 cp (256 MiB), executor vs Runtime Interfac
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./s3cli/bench
 	$(GO) test -count=1 -run '^$$' -bench . ./lambda/bench
 
+# Each tree's own Makefile sets its build environment: the script gets the caller's.
 bench-suite: ## cold and warm make test-local and its stages, this tree vs BASE=REF side by side (a benchmark)
-	BASE='$(BASE)' TARGET='$(TARGET)' scripts/bench-suite.sh
+	env -u CGO_ENABLED GOFLAGS='$(GOFLAGS_ENV)' BASE='$(BASE)' TARGET='$(TARGET)' scripts/bench-suite.sh
 
 lint: ## gofmt, go vet, staticcheck, shellcheck, actionlint, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
