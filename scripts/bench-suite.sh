@@ -4,7 +4,8 @@
 # build cache; the module cache is kept) and warm (the same cache again), on this tree and,
 # with BASE=REF, on that git ref side by side, so a change can be held against the one before
 # it in one run. BASE is checked out with `git worktree` into a temporary directory that is
-# removed at the end, like the temporary build caches.
+# removed at the end, like the temporary build caches; the logs and reports stay in
+# bin/bench-suite/.
 # Runs, in this order: BASE cold, this tree cold, BASE warm, this tree warm (interleaved, so
 # the load of a shared machine falls on both alike). A run that fails is reported, not hidden.
 #   make bench-suite [BASE=5b8cb84] [TARGET=moto-process]
@@ -25,6 +26,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+logs=$REPO_ROOT/bin/bench-suite
+rm -rf "$logs" && mkdir -p "$logs"
 trap 'exit 130' INT TERM
 
 trees=(this)
@@ -54,7 +57,7 @@ seconds() {
 
 # run TREE KIND: one make test-local in TREE with its own GOCACHE; fills result[TREE,KIND,stage].
 run() {
-  local tree=$1 kind=$2 d=${dir[$1]} out=$work/$1-$2
+  local tree=$1 kind=$2 d=${dir[$1]} out=$logs/$1-$2
   local cache=$work/gocache-$1
   if [[ $kind == cold ]]; then rm -rf "$cache" && mkdir -p "$cache"; fi
   # The report flag: the suite binary's own (-ginkgo.*) when make test-local runs go test, the
@@ -97,15 +100,15 @@ run() {
     if [[ -n $built ]]; then result[$tree,$kind,package]="$built; $built"; fi
   fi
   if [[ -s $out.json ]]; then
-    result[$tree,$kind,deploy]=$(jq -r '[.[].SpecReports[] | select(.LeafNodeText | startswith("is created with the execution role")) | .RunTime / 1e9] | first // empty | . * 10 | round / 10' "$out.json")
-    result[$tree,$kind,invoke]=$(jq -r '[.[].SpecReports[] | select(.LeafNodeText | startswith("runs the iam-role specs inside the function")) | .RunTime / 1e9] | first // empty | . * 10 | round / 10' "$out.json")
-    result[$tree,$kind,specs]=$(jq -r '.[0].RunTime / 1e9 | . * 10 | round / 10' "$out.json")
+    result[$tree,$kind,deploy]=$(jq -r '[.[].SpecReports[] | select(.LeafNodeText // "" | startswith("is created with the execution role")) | .RunTime / 1e9] | first // empty | . * 10 | round / 10' "$out.json" || true)
+    result[$tree,$kind,invoke]=$(jq -r '[.[].SpecReports[] | select(.LeafNodeText // "" | startswith("runs the iam-role specs inside the function")) | .RunTime / 1e9] | first // empty | . * 10 | round / 10' "$out.json" || true)
+    result[$tree,$kind,specs]=$(jq -r '.[0].RunTime / 1e9 | . * 10 | round / 10' "$out.json" || true)
   fi
 }
 
 for kind in cold warm; do
   for tree in "${trees[@]}"; do
-    run "$tree" "$kind"
+    run "$tree" "$kind" || log "reading the figures of ${title[$tree]}, $kind failed; see $logs"
   done
 done
 
@@ -123,4 +126,4 @@ for s in "${stages[@]}"; do
   printf '\n'
 done
 printf '\npackage: how long the build took; after the ";" how long the lambda specs waited for it.\n'
-printf 'Logs were in %s (removed with it); the machine'"'"'s load counts against every column alike.\n' "$work"
+printf 'Logs and Ginkgo reports: %s; a loaded machine'"'"'s load counts against every column alike.\n' "$logs"
