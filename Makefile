@@ -20,8 +20,16 @@ ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/suite$$')
 
+# One build cache for everything: Go reuses a compiled package only when CGO_ENABLED and
+# -trimpath match, so the suite, the unit tests and bin/s3cli are built as lambda/pack builds
+# the function (static, trimmed); then a warm run compiles the suite's packages once.
+# Build tags (lambda.norpc, s3cli_function) change only the packages they select files in.
+export CGO_ENABLED ?= 0
+GOFLAGS_ENV := $(shell $(GO) env GOFLAGS)
+export GOFLAGS := $(strip $(GOFLAGS_ENV) $(if $(findstring -trimpath,$(GOFLAGS_ENV)),,-trimpath))
+
 .PHONY: help setup images pull build package test test-setup test-unit test-local test-aws aws-clean \
-        bench lint gateway clean
+        bench lint gateway clean bench-suite
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,6 +76,10 @@ aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 bench: ## benchmarks: s3cli vs aws s3 cp and mc (256 MiB, in-process and versitygw), payload signing before/now (1 GiB), executor vs Runtime Interface Emulator
 	$(GO) test -count=1 -timeout 90m -run '^$$' -bench . -benchtime 1x ./s3cli/bench
 	$(GO) test -count=1 -run '^$$' -bench . ./lambda/bench
+
+# Each tree's own Makefile sets its build environment: the script gets the caller's.
+bench-suite: ## cold and warm make test-local and its stages, this tree vs BASE=REF side by side (a benchmark)
+	env -u CGO_ENABLED GOFLAGS='$(GOFLAGS_ENV)' BASE='$(BASE)' TARGET='$(TARGET)' scripts/bench-suite.sh
 
 lint: ## gofmt, go vet, staticcheck, shellcheck, actionlint, cfn-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,3 +1,5 @@
+//go:build !s3cli_function
+
 package suite
 
 import (

@@ -34,8 +34,8 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		roleARN        string
 		fnName         string
 		deployOpts     []functions.Option
-		passing        *functions.Invocation
-		passingResult  function.Result
+		passingAll     []*functions.Invocation // one per shard (S3CLI_LAMBDA_SHARDS)
+		passingResults []function.Result
 		// fnScope removes the function (and its log group) at the end of the container: it is
 		// created by one spec and invoked by the next ones.
 		fnScope fixtures.Cleanups
@@ -45,7 +45,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		if caps := env.Target.Capabilities(); !caps.RunsLambda {
 			Skip(fmt.Sprintf("target %s cannot run Lambda functions (%s); the moto targets run them behind the Lambda gateway", env.Target.Name(), env.Target.Summary()))
 		}
-		zip = lambdaDeploymentPackage(ctx)
+		zip = deploymentPackage(ctx)
 
 		var err error
 		if g := env.Given; g.RoleARN != "" {
@@ -111,47 +111,58 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	}, SpecTimeout(10*time.Minute))
 
 	It("runs the iam-role specs inside the function and returns their counts", func(ctx SpecContext) {
-		inv, err := functions.Invoke(ctx, env.Clients, fnName, lambdaEvent(bucket, denied, ""))
-		Expect(err).NotTo(HaveOccurred())
-		passing = inv
-		Expect(inv.StatusCode).To(Equal(int32(200)))
-		Expect(inv.FunctionError).To(BeEmpty(), "the function failed: %s\nlog tail:\n%s", inv.Payload, inv.LogTail)
-		Expect(json.Unmarshal(inv.Payload, &passingResult)).To(Succeed(), "payload %s", inv.Payload)
-		Expect(passingResult.Passed).To(BeNumerically(">", 0), "payload %s", inv.Payload)
-		Expect(passingResult.Failed).To(BeZero(), "payload %s", inv.Payload)
+		start := time.Now()
+		invs, planned := lambdaInvokeIAMRoleSpecs(ctx, fnName, lambdaEvent(bucket, denied, ""))
+		wall := time.Since(start)
+		var results []function.Result
+		for _, inv := range invs {
+			var passingResult function.Result
+			Expect(inv.StatusCode).To(Equal(int32(200)))
+			Expect(inv.FunctionError).To(BeEmpty(), "the function failed: %s\nlog tail:\n%s", inv.Payload, inv.LogTail)
+			Expect(json.Unmarshal(inv.Payload, &passingResult)).To(Succeed(), "payload %s", inv.Payload)
+			Expect(passingResult.Passed+passingResult.Skipped).To(BeNumerically(">", 0), "payload %s", inv.Payload)
+			Expect(passingResult.Failed).To(BeZero(), "payload %s", inv.Payload)
 
-		Expect(inv.RequestID).NotTo(BeEmpty())
-		Expect(lambdaLastLine(inv.LogTail)).To(HavePrefix("REPORT RequestId: "+inv.RequestID), "log tail:\n%s", inv.LogTail)
-		fmt.Fprintf(GinkgoWriter, "invocation %s: %s in %s\n", inv.RequestID, inv.Payload, inv.Duration.Round(time.Millisecond))
+			Expect(inv.RequestID).NotTo(BeEmpty())
+			Expect(lambdaLastLine(inv.LogTail)).To(HavePrefix("REPORT RequestId: "+inv.RequestID), "log tail:\n%s", inv.LogTail)
+			fmt.Fprintf(GinkgoWriter, "invocation %s: %s in %s\n", inv.RequestID, inv.Payload, inv.Duration.Round(time.Millisecond))
+			results = append(results, passingResult)
+		}
+		lambdaShardReport(fnName, planned, invs, results, wall)
+		Expect(functions.MergeResults(results).Passed).To(BeNumerically(">", 0), "no iam-role spec passed in any invocation")
+		passingAll, passingResults = invs, results
 	}, SpecTimeout(lambdaFunctionTimeout+2*time.Minute))
 
 	It("leaves the complete suite output of that invocation in CloudWatch Logs", func(ctx SpecContext) {
-		if passing == nil {
+		if passingAll == nil {
 			Skip("the invocation above did not complete")
 		}
-		log, err := functions.ReadLog(ctx, env.Clients, fnName, passing.RequestID, time.Now().Add(2*time.Minute))
-		Expect(err).NotTo(HaveOccurred())
-		lines := log.Lines
-		fmt.Fprintf(GinkgoWriter, "read %d lines of %s from %s %s\n", len(lines), passing.RequestID, log.Group, log.Stream)
-		lambdaSaveLog(fnName, log)
+		for i, passing := range passingAll {
+			passingResult := passingResults[i]
+			log, err := functions.ReadLog(ctx, env.Clients, fnName, passing.RequestID, time.Now().Add(2*time.Minute))
+			Expect(err).NotTo(HaveOccurred())
+			lines := log.Lines
+			fmt.Fprintf(GinkgoWriter, "read %d lines of %s from %s %s\n", len(lines), passing.RequestID, log.Group, log.Stream)
+			lambdaSaveLog(fnName, log)
 
-		Expect(lines[0]).To(HavePrefix("START RequestId: " + passing.RequestID))
-		Expect(lines[len(lines)-1]).To(HavePrefix("REPORT RequestId: " + passing.RequestID))
-		first := lambdaIndex(lines, regexp.MustCompile(`^Running Suite: `))
-		ran := lambdaIndex(lines, regexp.MustCompile(`^Ran \d+ of \d+ Specs? in `))
-		success := lambdaIndex(lines, regexp.MustCompile(`^SUCCESS! -- \d+ Passed \| 0 Failed`))
-		Expect(first).To(BeNumerically(">", 0), "no first line of the suite's output in:\n%s", log.Text())
-		Expect(ran).To(BeNumerically(">", first), "no summary after the suite's first line in:\n%s", log.Text())
-		Expect(success).To(BeNumerically(">", ran), "no SUCCESS line after the summary in:\n%s", log.Text())
+			Expect(lines[0]).To(HavePrefix("START RequestId: " + passing.RequestID))
+			Expect(lines[len(lines)-1]).To(HavePrefix("REPORT RequestId: " + passing.RequestID))
+			first := lambdaIndex(lines, regexp.MustCompile(`^Running Suite: `))
+			ran := lambdaIndex(lines, regexp.MustCompile(`^Ran \d+ of \d+ Specs? in `))
+			success := lambdaIndex(lines, regexp.MustCompile(`^SUCCESS! -- \d+ Passed \| 0 Failed`))
+			Expect(first).To(BeNumerically(">", 0), "no first line of the suite's output in:\n%s", log.Text())
+			Expect(ran).To(BeNumerically(">", first), "no summary after the suite's first line in:\n%s", log.Text())
+			Expect(success).To(BeNumerically(">", ran), "no SUCCESS line after the summary in:\n%s", log.Text())
 
-		// Ginkgo's own count agrees with the function's result.
-		n, _ := strconv.Atoi(regexp.MustCompile(`^Ran (\d+) `).FindStringSubmatch(lines[ran])[1])
-		Expect(n).To(Equal(passingResult.Passed+passingResult.Failed), "%q vs payload %s", lines[ran], passing.Payload)
+			// Ginkgo's own count agrees with the function's result.
+			n, _ := strconv.Atoi(regexp.MustCompile(`^Ran (\d+) `).FindStringSubmatch(lines[ran])[1])
+			Expect(n).To(Equal(passingResult.Passed+passingResult.Failed), "%q vs payload %s", lines[ran], passing.Payload)
 
-		// Every whole line of the 4 KB tail is in the full log, in order. Empty lines are left
-		// out of the comparison: LocalStack's log events drop them (4.14.0), while its tail keeps
-		// them, so non-empty lines are what both sides carry.
-		Expect(log.HasTail(passing.LogTail)).To(Succeed(), "tail:\n%s\nfull log:\n%s", passing.LogTail, log.Text())
+			// Every whole line of the 4 KB tail is in the full log, in order. Empty lines are left
+			// out of the comparison: LocalStack's log events drop them (4.14.0), while its tail
+			// keeps them, so non-empty lines are what both sides carry.
+			Expect(log.HasTail(passing.LogTail)).To(Succeed(), "tail:\n%s\nfull log:\n%s", passing.LogTail, log.Text())
+		}
 	}, SpecTimeout(3*time.Minute))
 
 	It("is left unchanged when the same package is deployed again", func(ctx SpecContext) {
@@ -202,23 +213,6 @@ func lambdaEvent(bucket, denied, labelFilter string) function.Event {
 	}
 }
 
-// lambdaDeploymentPackage returns the zip named by S3CLI_PACKAGE, or builds
-// bin/deployment.zip with lambda/pack.
-func lambdaDeploymentPackage(ctx SpecContext) []byte {
-	if p := env.Settings.Package; p != "" {
-		data, err := os.ReadFile(p)
-		Expect(err).NotTo(HaveOccurred(), "reading the package S3CLI_PACKAGE names")
-		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), names.CodeSHA256(data))
-		return data
-	}
-	root, err := pack.ModuleRoot(".")
-	Expect(err).NotTo(HaveOccurred())
-	p, err := pack.Build(ctx, root, filepath.Join(root, "bin", "deployment.zip"), pack.WithLog(progress))
-	Expect(err).NotTo(HaveOccurred())
-	data, err := os.ReadFile(p.Path)
-	Expect(err).NotTo(HaveOccurred())
-	return data
-}
 
 func lambdaLastLine(text string) string {
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")

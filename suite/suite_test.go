@@ -36,6 +36,7 @@ type handoff struct {
 	RunID  string
 	S3CLI  string
 	Target json.RawMessage
+	Zip    packageHandoff
 }
 
 // progress is where the suite's progress lines go: stderr, and in a parallel run the file
@@ -67,6 +68,7 @@ func TestSuite(t *testing.T) {
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s, err := settings.FromEnv(os.Getenv)
 	Expect(err).NotTo(HaveOccurred(), "reading the run's settings")
+	pkg := startPackageBuild(s.Package) // in the background, while the target starts and specs run
 	// make test-aws names the run (S3CLI_RUN_ID), so its sweep and artifacts find what the suite made.
 	opts := targets.OptionsFrom(s)
 	opts.LambdaGateway = lambdaGateway
@@ -84,6 +86,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		Expect(err).NotTo(HaveOccurred(), "stopping the target")
 	}, NodeTimeout(2*time.Minute))
 	fmt.Fprintf(progress, "[suite] run %s target %s\n", opts.RunID, t.Summary())
+	zip := pkg.neededBy(t) // stopped now when the target runs no functions
 
 	s3cli, err := s3cliBinary(s.S3CLIBin)
 	Expect(err).NotTo(HaveOccurred())
@@ -94,12 +97,13 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 
 	data, err := targets.MarshalHandoff(ctx, t)
 	Expect(err).NotTo(HaveOccurred())
-	b, err := json.Marshal(handoff{RunID: opts.RunID, S3CLI: s3cli, Target: data})
+	b, err := json.Marshal(handoff{RunID: opts.RunID, S3CLI: s3cli, Target: data, Zip: zip})
 	Expect(err).NotTo(HaveOccurred())
 	return b
 }, func(ctx SpecContext, data []byte) {
 	var h handoff
 	Expect(json.Unmarshal(data, &h)).To(Succeed(), "decoding what process 1 passed")
+	suitePackage = h.Zip
 	t := startedTarget
 	if t == nil {
 		var err error

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,22 +32,34 @@ var (
 	bootstrap []byte // testdata/function, built by TestMain
 	shared    *moto
 	motoErr   error
+	// enforcing is a second moto, shared by the tests that need IAM and SigV4 enforced.
+	enforcing    *enforcedMoto
+	enforcingErr error
 )
 
 const region = "us-east-1"
 
+// TestMain builds the test function and starts both motos at the same time: the tests run
+// in parallel against these two, each with its own gateway and uniquely named resources.
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
+		var wg sync.WaitGroup
+		wg.Go(func() { shared, motoErr = startMoto(ctx) })
+		wg.Go(func() { enforcing, enforcingErr = startEnforcedMoto(ctx) })
 		var err error
-		if bootstrap, err = buildFunction(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "building the test function:", err)
-			return 1
-		}
-		shared, motoErr = startMoto(ctx)
+		bootstrap, err = buildFunction(ctx)
+		wg.Wait()
 		if shared != nil {
 			defer shared.stop()
+		}
+		if enforcing != nil {
+			defer enforcing.stop()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "building the test function:", err)
+			return 1
 		}
 		return m.Run()
 	}())
@@ -91,6 +104,16 @@ func needMoto(t *testing.T) *moto {
 		t.Skip("the gateway tests need moto_server: " + motoErr.Error())
 	}
 	return shared
+}
+
+// needEnforcingMoto returns the shared moto that enforces IAM and SigV4.
+func needEnforcingMoto(t *testing.T) *enforcedMoto {
+	t.Helper()
+	needMoto(t)
+	if enforcingErr != nil {
+		t.Fatalf("starting the IAM-enforcing moto: %v", enforcingErr)
+	}
+	return enforcing
 }
 
 func config(endpoint, key, secret string) aws.Config {
@@ -225,6 +248,7 @@ func invocationLog(streams map[string][]string, requestID string) (stream, text 
 }
 
 func TestInvokeRunsTheFunctionWithItsExecutionRoleAndShipsTheLog(t *testing.T) {
+	t.Parallel()
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	cfg := config(g.URL(), "testing", "testing")
@@ -262,6 +286,7 @@ func TestInvokeRunsTheFunctionWithItsExecutionRoleAndShipsTheLog(t *testing.T) {
 }
 
 func TestInvokeAnswersLikeLambda(t *testing.T) {
+	t.Parallel()
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	cfg := config(g.URL(), "testing", "testing")
@@ -327,6 +352,7 @@ func TestInvokeAnswersLikeLambda(t *testing.T) {
 }
 
 func TestUpdatedCodeRunsAfterUpdateFunctionCode(t *testing.T) {
+	t.Parallel()
 	m := needMoto(t)
 	g := startGateway(t, m, config("", "testing", "testing"))
 	cfg := config(g.URL(), "testing", "testing")
@@ -386,32 +412,10 @@ func TestUpdatedCodeRunsAfterUpdateFunctionCode(t *testing.T) {
 // TestForwardedRequestsKeepTheirSignatures runs against a moto that enforces
 // IAM and SigV4, so a request the gateway altered would be refused.
 func TestForwardedRequestsKeepTheirSignatures(t *testing.T) {
-	needMoto(t)
-	ctx := testContext(t)
-	m, err := startMoto(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.stop)
-
-	// An admin, made before enforcement starts.
-	setup := iam.NewFromConfig(config(m.url, "testing", "testing"))
-	user, err := setup.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := setup.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("all"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	key, err := setup.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	akid, secret := aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey)
-	if err := m.enforceAuth(ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	e := needEnforcingMoto(t)
+	m, ctx := e.moto, testContext(t)
+	akid, secret := e.admin[0], e.admin[1]
 
 	g := startGateway(t, m, config("", akid, secret))
 	cfg := config(g.URL(), akid, secret)
@@ -439,13 +443,14 @@ func TestForwardedRequestsKeepTheirSignatures(t *testing.T) {
 	}
 
 	// The function's own calls, with its role's credentials, pass enforcement too.
-	role := deploy(t, cfg, "gw-enforced", pkg("1"), trustingAlso(aws.ToString(user.User.Arn)))
+	role := deploy(t, cfg, "gw-enforced", pkg("1"), trustingAlso(e.adminARN))
 	if out, res := invoke(t, cfg, "gw-enforced", `{"action":"whoami"}`); out.FunctionError != nil || !strings.HasSuffix(res.Arn, ":assumed-role/"+role+"/gw-enforced") || res.Buckets != 1 {
 		t.Errorf("FunctionError %v, payload %s", aws.ToString(out.FunctionError), out.Payload)
 	}
 }
 
 func TestAWSCLIDeploysAndInvokesThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	m := needMoto(t)
 	cli, err := exec.LookPath("aws")
 	if err != nil {
@@ -500,6 +505,7 @@ func TestAWSCLIDeploysAndInvokesThroughTheGateway(t *testing.T) {
 }
 
 func TestStartRefusesABadUpstream(t *testing.T) {
+	t.Parallel()
 	for _, up := range []string{"", "127.0.0.1:5000", "ftp://host", "http://host:5000/prefix"} {
 		if g, err := Start(context.Background(), Config{Upstream: up}); err == nil {
 			_ = g.Close(context.Background())

@@ -8,13 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey runs the aws CLI's
@@ -23,39 +22,14 @@ import (
 // user's key, or the gateway's key id and a wrong secret, they fail as they do
 // against moto directly.
 func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
-	needMoto(t)
+	t.Parallel()
+	e := needEnforcingMoto(t)
 	cli, err := exec.LookPath("aws")
 	if err != nil {
 		t.Skip("the aws CLI is not on PATH")
 	}
-	ctx := testContext(t)
-	m, err := startMoto(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.stop)
-
-	// Two users with every right, made before enforcement starts.
-	setup := iam.NewFromConfig(config(m.url, "testing", "testing"))
-	keys := map[string][2]string{}
-	for _, name := range []string{"admin", "other"} {
-		if _, err := setup.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := setup.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String("all"),
-			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}); err != nil {
-			t.Fatal(err)
-		}
-		key, err := setup.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[name] = [2]string{aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey)}
-	}
-	if err := m.enforceAuth(ctx); err != nil {
-		t.Fatal(err)
-	}
-	admin, other := keys["admin"], keys["other"]
+	ctx, m := testContext(t), e.moto
+	admin, other := e.admin, e.other
 	forged := [2]string{admin[0], "not-the-secret"}
 	g := startGateway(t, m, config("", admin[0], admin[1]))
 
@@ -109,22 +83,28 @@ func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
 	}
 
 	// Another user's key and a forged signature are forwarded unchanged, and
-	// fail as they do against moto itself.
+	// fail as they do against moto itself. The eight aws CLI runs are independent: at once.
+	var wg sync.WaitGroup
 	for _, c := range []struct {
 		who string
 		key [2]string
 	}{{"another user's key", other}, {"the gateway's key id with a wrong secret", forged}} {
 		for _, args := range [][]string{{"lambda", "get-function", "--function-name", "gw-resign"}, {"lambda", "list-functions"}} {
-			_, direct := run(m.url, c.key, args...)
-			_, via := run(g.URL(), c.key, args...)
-			if via == nil || !strings.Contains(via.Error(), "SignatureDoesNotMatch") {
-				t.Errorf("aws %s with %s through the gateway: err = %v, want SignatureDoesNotMatch", strings.Join(args, " "), c.who, via)
-			}
-			if direct == nil || !strings.Contains(direct.Error(), "SignatureDoesNotMatch") {
-				t.Errorf("aws %s with %s straight to moto: err = %v, want SignatureDoesNotMatch (has moto fixed its bug?)", strings.Join(args, " "), c.who, direct)
-			}
+			wg.Go(func() {
+				_, via := run(g.URL(), c.key, args...)
+				if via == nil || !strings.Contains(via.Error(), "SignatureDoesNotMatch") {
+					t.Errorf("aws %s with %s through the gateway: err = %v, want SignatureDoesNotMatch", strings.Join(args, " "), c.who, via)
+				}
+			})
+			wg.Go(func() {
+				_, direct := run(m.url, c.key, args...)
+				if direct == nil || !strings.Contains(direct.Error(), "SignatureDoesNotMatch") {
+					t.Errorf("aws %s with %s straight to moto: err = %v, want SignatureDoesNotMatch (has moto fixed its bug?)", strings.Join(args, " "), c.who, direct)
+				}
+			})
 		}
 	}
+	wg.Wait()
 	if _, err := run(g.URL(), other, "lambda", "delete-function", "--function-name", "gw-resign"); err == nil {
 		t.Error("aws lambda delete-function with another user's key passed the gateway")
 	}
@@ -138,6 +118,7 @@ func TestAWSCLILambdaCallsPassAnEnforcingMotoWithTheGatewaysKey(t *testing.T) {
 // TestResignBodilessOnlyTakesVerifiedFreshLambdaRequests checks the cases the
 // aws CLI test cannot produce: a stale signature, another service, a body.
 func TestResignBodilessOnlyTakesVerifiedFreshLambdaRequests(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
 	creds := credentials.NewStaticCredentialsProvider("AKIDGATEWAY", "gateway-secret", "")
 	c, _ := creds.Retrieve(ctx)

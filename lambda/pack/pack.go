@@ -69,9 +69,14 @@ func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 // WithGo names the go command to build with; the default is "go" from PATH.
 func WithGo(path string) Option { return func(o *options) { o.goCmd = path } }
 
+// FunctionTag leaves the container and process targets (testcontainers-go, the Docker
+// client) out of integration.test: inside the function the suite only uses the ambient target.
+const FunctionTag = "s3cli_function"
+
 // BuildFlags are the flags every binary is built with: static, no RPC mode for
-// aws-lambda-go, and nothing that depends on the machine, the path or the VCS.
-var BuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false"}
+// aws-lambda-go, the function's suite build, and nothing that depends on the machine, the
+// path or the VCS.
+var BuildFlags = []string{"-tags", "lambda.norpc," + FunctionTag, "-trimpath", "-buildvcs=false"}
 
 // ldflags strip symbols and the build id, which would differ between machines.
 const ldflags = "-s -w -buildid="
