@@ -213,7 +213,6 @@ func lambdaEvent(bucket, denied, labelFilter string) function.Event {
 	}
 }
 
-
 func lambdaLastLine(text string) string {
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	return strings.TrimRight(lines[len(lines)-1], "\r")
