@@ -34,8 +34,11 @@ pull: ## pull LocalStack 4.14.0, moto and the Lambda runtime image (needs regist
 build: ## build bin/s3cli
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/s3cli ./s3cli
 
-package: ## build the deterministic Lambda package bin/deployment.zip
-	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION)
+# SUITE_PKG: the Ginkgo test package compiled as integration.test (a contributor's own suite).
+SUITE_PKG ?= ./suite
+
+package: ## build the deterministic Lambda package bin/deployment.zip (SUITE_PKG=./path: another Ginkgo suite)
+	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION) -suite '$(SUITE_PKG)'
 
 test: test-unit test-local ## unit tests, then the suite against TARGET (default auto)
 
