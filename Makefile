@@ -16,6 +16,7 @@ ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/suite$$')
 
+.PHONY: test-iam-policy
 .PHONY: help setup images pull build package test test-unit test-local test-aws aws-clean \
         bench lint gateway clean
 
@@ -51,6 +52,14 @@ test-local: ## the Ginkgo suite against an emulator (TARGET=auto|localstack|moto
 
 test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehearsal when AWS_ENDPOINT_URL is set)
 	$(GO) run ./fixtures/cmd/awsgate
+
+# The execution role's least privilege: the iam-role specs inside the function, once per action
+# of scripts/template.yaml's execution policy with that action removed (IAM enforced).
+IAM_POLICY_TARGET ?= $(if $(filter auto,$(TARGET)),moto-process,$(TARGET))
+
+test-iam-policy: ## prove the execution role's policy minimal: each action removed must fail an iam-role spec (table)
+	S3CLI_IAM_POLICY=1 S3CLI_TARGET=$(IAM_POLICY_TARGET) $(GO) test -v -count=1 -timeout 30m ./suite \
+	  -ginkgo.label-filter='iam-policy' -ginkgo.no-color -ginkgo.v
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)
