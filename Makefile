@@ -8,7 +8,7 @@ TARGET  ?= $(or $(S3CLI_TARGET),auto)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN     := bin
 # Specs the host runs; iam-role specs run inside the Lambda function, canaries only on demand.
-HOST_LABELS ?= !iam-role && !canary-failure && !canary-timeout && !aws-only
+HOST_LABELS ?= !iam-role && !canary-failure && !canary-timeout
 SUITE_TIMEOUT ?= 60m
 GINKGO_FLAGS ?= -ginkgo.v -ginkgo.no-color
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

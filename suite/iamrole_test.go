@@ -33,7 +33,7 @@ var _ = Describe("s3cli with the execution role's credentials", Label("iam-role"
 	var bucket string
 
 	BeforeEach(func() {
-		bucket = os.Getenv("S3CLI_BUCKET")
+		bucket = env.Settings.Bucket
 		if bucket == "" {
 			Skip("S3CLI_BUCKET is not set: the iam-role specs run inside the test-runner Lambda function, which sets it from its event")
 		}
@@ -110,7 +110,7 @@ var _ = Describe("s3cli with the execution role's credentials", Label("iam-role"
 	}, SpecTimeout(time.Minute))
 
 	It("is refused a put to a bucket outside its policy", func(ctx SpecContext) {
-		denied := os.Getenv("S3CLI_DENIED_BUCKET")
+		denied := env.Settings.DeniedBucket
 		if denied == "" {
 			Skip("S3CLI_DENIED_BUCKET is not set: the event named no bucket outside the role's policy")
 		}
@@ -182,14 +182,7 @@ func roleMaximalConfig(bucket string) map[string]any {
 }
 
 // roleS3Endpoint is the S3 endpoint the function was told to use, "" on AWS.
-func roleS3Endpoint() string {
-	for _, name := range []string{"S3CLI_S3_HOST", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
-		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
-			return v
-		}
-	}
-	return ""
-}
+func roleS3Endpoint() string { return env.Target.Endpoint() }
 
 // roleEndpointParts splits the endpoint into host, port and use_ssl.
 func roleEndpointParts() (string, int, bool) {

@@ -17,8 +17,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/functions"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 	"github.com/s3cli-dev/s3cli/lambda/function"
 	"github.com/s3cli-dev/s3cli/lambda/pack"
 )
@@ -62,7 +62,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 			trustees, err := env.ExecutionRoleTrustees(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			roleARN, err = functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, functions.RoleSpec{
-				Tags:                map[string]string{fixtures.TagKey: env.RunID},
+				Tags:                map[string]string{names.TagKey: env.RunID},
 				Trustees:            trustees,
 				PermissionsBoundary: env.PermissionsBoundary,
 			})
@@ -75,7 +75,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		deployOpts = []functions.Option{
 			functions.WithTimeout(lambdaFunctionTimeout),
 			functions.WithMemory(1024),
-			functions.WithTags(map[string]string{fixtures.TagKey: env.RunID}),
+			functions.WithTags(map[string]string{names.TagKey: env.RunID}),
 			functions.WithDescription("s3cli test-runner, run " + env.RunID),
 			functions.WithLog(os.Stderr),
 		}
@@ -104,7 +104,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		Expect(aws.ToString(cfg.Role)).To(Equal(roleARN))
 		Expect(cfg.Runtime).To(Equal(lambdatypes.RuntimeProvidedal2023))
 		Expect(aws.ToString(cfg.Handler)).To(Equal("bootstrap"))
-		Expect(aws.ToString(cfg.CodeSha256)).To(Equal(pack.CodeSHA256(zip)))
+		Expect(aws.ToString(cfg.CodeSha256)).To(Equal(names.CodeSHA256(zip)))
 	}, SpecTimeout(10*time.Minute))
 
 	It("runs the iam-role specs inside the function and returns their counts", func(ctx SpecContext) {
@@ -156,7 +156,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		d, err := functions.Deploy(ctx, env.Clients, fnName, roleARN, zip, deployOpts...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Action).To(Equal(functions.Unchanged))
-		Expect(d.CodeSHA256).To(Equal(pack.CodeSHA256(zip)))
+		Expect(d.CodeSHA256).To(Equal(names.CodeSHA256(zip)))
 	}, SpecTimeout(5*time.Minute))
 
 	It("reports a failing spec as an unhandled error naming the spec", func(ctx SpecContext) {
@@ -210,10 +210,10 @@ func lambdaCleanUpFunction(name string) {
 // lambdaDeploymentPackage returns the zip named by S3CLI_PACKAGE, or builds
 // bin/deployment.zip with lambda/pack.
 func lambdaDeploymentPackage(ctx SpecContext) []byte {
-	if p := os.Getenv("S3CLI_PACKAGE"); p != "" {
+	if p := env.Settings.Package; p != "" {
 		data, err := os.ReadFile(p)
 		Expect(err).NotTo(HaveOccurred(), "reading the package S3CLI_PACKAGE names")
-		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), pack.CodeSHA256(data))
+		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), names.CodeSHA256(data))
 		return data
 	}
 	root, err := pack.ModuleRoot(".")

@@ -29,6 +29,8 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/functions"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Black-box specs of the built s3cli binary (env.S3CLI), run with gexec against
@@ -77,17 +79,6 @@ func (r *s3cliRun) secret() string {
 		return s
 	}
 	return ""
-}
-
-// principalOf turns a caller ARN into the ARN a trust policy names: an
-// assumed-role session becomes its role.
-func principalOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 && parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/") {
-		role := strings.Split(strings.TrimPrefix(parts[5], "assumed-role/"), "/")[0]
-		return fmt.Sprintf("arn:%s:iam::%s:role/%s", parts[1], parts[4], role)
-	}
-	return arn
 }
 
 // s3cli starts the binary with -c config and args.
@@ -493,10 +484,10 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			// The account root lets any allowed identity of the account assume the role on AWS;
 			// the caller itself is named too, for emulators that match principals exactly.
 			trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:%s:iam::%s:root",%q]},"Action":"sts:AssumeRole"}]}`,
-				partition, aws.ToString(id.Account), principalOf(aws.ToString(id.Arn)))
+				partition, aws.ToString(id.Account), functions.TrustPrincipal(aws.ToString(id.Arn)))
 			in := &iam.CreateRoleInput{
 				RoleName: &roleName, AssumeRolePolicyDocument: &trust,
-				Tags: []iamtypes.Tag{{Key: aws.String(fixtures.TagKey), Value: aws.String(env.RunID)}},
+				Tags: []iamtypes.Tag{{Key: aws.String(names.TagKey), Value: aws.String(env.RunID)}},
 			}
 			if env.PermissionsBoundary != "" {
 				in.PermissionsBoundary = aws.String(env.PermissionsBoundary)

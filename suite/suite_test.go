@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/settings"
 	"github.com/s3cli-dev/s3cli/fixtures/targets"
 )
 
@@ -43,9 +43,10 @@ func TestSuite(t *testing.T) {
 }
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-	opts := targets.OptionsFromEnv()
-	// make test-aws names the run, so its sweep and artifacts find what the suite made.
-	opts.RunID = cmp.Or(os.Getenv("S3CLI_RUN_ID"), fixtures.NewRunID())
+	s, err := settings.FromEnv(os.Getenv)
+	Expect(err).NotTo(HaveOccurred(), "reading the run's settings")
+	// make test-aws names the run (S3CLI_RUN_ID), so its sweep and artifacts find what the suite made.
+	opts := targets.OptionsFrom(s)
 	opts.LambdaGateway = lambdaGateway
 	opts.Log = os.Stderr
 
@@ -62,11 +63,11 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}, NodeTimeout(2*time.Minute))
 	fmt.Fprintf(os.Stderr, "[suite] run %s target %s\n", opts.RunID, t.Summary())
 
-	s3cli, err := s3cliBinary()
+	s3cli, err := s3cliBinary(s.S3CLIBin)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 
-	runEnv := fixtures.NewEnv(t, opts.RunID, s3cli)
+	runEnv := fixtures.NewEnv(t, s, s3cli)
 	DeferCleanup(expectNoLeftovers, runEnv, NodeTimeout(2*time.Minute))
 
 	data, err := targets.MarshalHandoff(ctx, t)
@@ -83,13 +84,16 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		t, err = targets.Attach(ctx, h.Target)
 		Expect(err).NotTo(HaveOccurred())
 	}
-	env = fixtures.NewEnv(t, h.RunID, h.S3CLI)
+	s, err := settings.FromEnv(os.Getenv)
+	Expect(err).NotTo(HaveOccurred(), "reading the run's settings")
+	s.RunID = h.RunID
+	env = fixtures.NewEnv(t, s, h.S3CLI)
 }, NodeTimeout(10*time.Minute))
 
 // s3cliBinary returns S3CLI_BIN when set (inside the Lambda function the binary sits beside
 // the suite), else builds the s3cli package with gexec.
-func s3cliBinary() (string, error) {
-	if p := os.Getenv("S3CLI_BIN"); p != "" {
+func s3cliBinary(p string) (string, error) {
+	if p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("S3CLI_BIN %q: %w", p, err)
 		}

@@ -1,9 +1,11 @@
 package function
 
 import (
+	"cmp"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/s3cli-dev/s3cli/fixtures/settings"
 )
 
 // SuiteEnv returns the environment for integration.test: base (the function's
@@ -27,22 +29,26 @@ func SuiteEnv(base []string, ev Event, taskRoot string) []string {
 		set(key, value)
 	}
 
-	s3Host := ev.S3Host
-	if s3Host == "" {
-		// Emulators inject their endpoint; on AWS neither is set and the regional endpoint applies.
-		s3Host = firstNonEmpty(vars["AWS_ENDPOINT_URL_S3"], vars["AWS_ENDPOINT_URL"])
+	// Emulators inject their endpoint; on AWS neither is set and the regional endpoint applies.
+	inside := settings.Settings{
+		Target:         settings.Ambient,
+		Region:         cmp.Or(ev.Region, vars["AWS_REGION"], vars["AWS_DEFAULT_REGION"]),
+		S3CLIBin:       filepath.Join(taskRoot, "s3cli"),
+		Bucket:         ev.BucketName,
+		DeniedBucket:   ev.DeniedBucketName,
+		S3Host:         cmp.Or(ev.S3Host, vars["AWS_ENDPOINT_URL_S3"], vars["AWS_ENDPOINT_URL"]),
+		IAMEnforced:    ev.IAMEnforced,
+		IAMEnforcedSet: true,
 	}
-	region := firstNonEmpty(ev.Region, vars["AWS_REGION"], vars["AWS_DEFAULT_REGION"])
-
-	set("S3CLI_TARGET", "ambient")
-	set("S3CLI_BUCKET", ev.BucketName)
-	set("S3CLI_DENIED_BUCKET", ev.DeniedBucketName)
-	set("S3CLI_IAM_ENFORCED", strconv.FormatBool(ev.IAMEnforced))
-	set("S3CLI_S3_HOST", s3Host)
-	set("S3CLI_BIN", filepath.Join(taskRoot, "s3cli"))
-	if region != "" {
-		set("AWS_REGION", region)
-		set("AWS_DEFAULT_REGION", region)
+	for _, kv := range inside.Environ(settings.FunctionVars...) {
+		key, value, _ := strings.Cut(kv, "=")
+		if key == "AWS_REGION" && value == "" {
+			continue // nothing better than what the function had
+		}
+		set(key, value)
+	}
+	if inside.Region != "" {
+		set("AWS_DEFAULT_REGION", inside.Region)
 	}
 	if vars["HOME"] == "" {
 		// Lambda sets no HOME; the SDK and Go's caches look for one, and /tmp is the writable place.
@@ -54,13 +60,4 @@ func SuiteEnv(base []string, ev Event, taskRoot string) []string {
 		env = append(env, key+"="+vars[key])
 	}
 	return env
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -41,7 +41,7 @@ func TestSuiteEnv(t *testing.T) {
 			ev:   Event{BucketName: "b1", DeniedBucketName: "b2", IAMEnforced: true, Region: "eu-west-1"},
 			want: map[string]string{
 				"S3CLI_TARGET": "ambient", "S3CLI_BUCKET": "b1", "S3CLI_DENIED_BUCKET": "b2",
-				"S3CLI_IAM_ENFORCED": "true", "S3CLI_S3_HOST": "http://10.0.0.1:4566",
+				"S3CLI_IAM_ENFORCED": "1", "S3CLI_S3_HOST": "http://10.0.0.1:4566",
 				"S3CLI_BIN": "/var/task/s3cli", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1",
 				"AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "HOME": "/tmp",
 			},
@@ -50,7 +50,7 @@ func TestSuiteEnv(t *testing.T) {
 			name: "explicit s3_host wins; region falls back to the function's",
 			base: lambdaEnv,
 			ev:   Event{BucketName: "b1", S3Host: "https://s3.example.com:9000"},
-			want: map[string]string{"S3CLI_S3_HOST": "https://s3.example.com:9000", "AWS_REGION": "us-east-1", "S3CLI_IAM_ENFORCED": "false", "S3CLI_DENIED_BUCKET": ""},
+			want: map[string]string{"S3CLI_S3_HOST": "https://s3.example.com:9000", "AWS_REGION": "us-east-1", "S3CLI_IAM_ENFORCED": "0", "S3CLI_DENIED_BUCKET": ""},
 		},
 		{
 			name: "the S3-specific endpoint wins over the general one",

@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega/gbytes"
 )
 
 // taskRoot holds the fake suite compiled as integration.test, as the package would.
@@ -41,27 +42,9 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// syncBuffer is a bytes.Buffer safe for the runner's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newTestRunner(t *testing.T, margin time.Duration, extraEnv ...string) (*Runner, *syncBuffer) {
+func newTestRunner(t *testing.T, margin time.Duration, extraEnv ...string) (*Runner, *gbytes.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := gbytes.NewBuffer()
 	env := append([]string{"PATH=" + os.Getenv("PATH")}, extraEnv...)
 	return &Runner{TaskRoot: taskRoot, TempDir: t.TempDir(), Environ: env, Out: out, Margin: margin}, out
 }
@@ -84,7 +67,7 @@ func TestHandleRunsTheSuiteAndCountsSpecs(t *testing.T) {
 
 	res, err := r.Handle(ctx, Event{BucketName: "bucket-from-event", Region: "eu-west-1"})
 	if err != nil {
-		t.Fatalf("Handle: %v\noutput:\n%s", err, out)
+		t.Fatalf("Handle: %v\noutput:\n%s", err, out.Contents())
 	}
 	if res.Passed != 2 || res.Failed != 0 || res.Skipped != 1 {
 		t.Errorf("result = %+v, want 2 passed, 0 failed, 1 skipped (filtered-out specs not counted)", res)
@@ -92,7 +75,7 @@ func TestHandleRunsTheSuiteAndCountsSpecs(t *testing.T) {
 	if res.DurationMS <= 0 {
 		t.Errorf("duration_ms = %d, want > 0", res.DurationMS)
 	}
-	text := out.String()
+	text := string(out.Contents())
 	for _, want := range []string{
 		"runner: running integration.test --ginkgo.label-filter=iam-role",
 		"Running Suite: Fake Suite",
@@ -156,7 +139,7 @@ func TestHandleNamesTheFailedSpec(t *testing.T) {
 	res, err := r.Handle(ctx, Event{LabelFilter: "fail"})
 	var suiteErr *SuiteError
 	if !errors.As(err, &suiteErr) {
-		t.Fatalf("Handle error = %v, want a *SuiteError\noutput:\n%s", err, out)
+		t.Fatalf("Handle error = %v, want a *SuiteError\noutput:\n%s", err, out.Contents())
 	}
 	for _, want := range []string{"1 of 1 specs failed", "[failed] The fake suite fails on purpose", "fake failure: this spec fails on purpose"} {
 		if !strings.Contains(err.Error(), want) {
@@ -166,8 +149,8 @@ func TestHandleNamesTheFailedSpec(t *testing.T) {
 	if suiteErr.TimedOut || res.Failed != 1 || res.Passed != 0 {
 		t.Errorf("result = %+v, timed out = %v; want 1 failed, not timed out", res, suiteErr.TimedOut)
 	}
-	if !strings.Contains(out.String(), "runner: integration.test: 1 of 1 specs failed") {
-		t.Errorf("the error is not in the log:\n%s", out)
+	if !strings.Contains(string(out.Contents()), "runner: integration.test: 1 of 1 specs failed") {
+		t.Errorf("the error is not in the log:\n%s", out.Contents())
 	}
 }
 
@@ -179,7 +162,7 @@ func TestHandleReportsACrashWithTheLastOutput(t *testing.T) {
 	_, err := r.Handle(ctx, Event{LabelFilter: "crash"})
 	var suiteErr *SuiteError
 	if !errors.As(err, &suiteErr) {
-		t.Fatalf("Handle error = %v, want a *SuiteError\noutput:\n%s", err, out)
+		t.Fatalf("Handle error = %v, want a *SuiteError\noutput:\n%s", err, out.Contents())
 	}
 	for _, want := range []string{"crashed (exit status 3)", "wrote no JSON report", "about to exit with status 3"} {
 		if !strings.Contains(err.Error(), want) {
@@ -234,14 +217,14 @@ func TestHandleStopsTheSuiteBeforeTheDeadline(t *testing.T) {
 	elapsed := time.Since(start)
 	var suiteErr *SuiteError
 	if !errors.As(err, &suiteErr) || !suiteErr.TimedOut {
-		t.Fatalf("Handle error = %v, want a timed-out *SuiteError\noutput:\n%s", err, out)
+		t.Fatalf("Handle error = %v, want a timed-out *SuiteError\noutput:\n%s", err, out.Contents())
 	}
 	if !strings.Contains(err.Error(), "timed out: stopped 1s before the function deadline") {
 		t.Errorf("error %q does not say it timed out before the deadline", err)
 	}
 	// Ginkgo handles SIGTERM as an interrupt and still writes its report, naming the spec.
 	if !strings.Contains(err.Error(), "The fake suite waits for a long time") {
-		t.Errorf("error %q does not name the interrupted spec\noutput:\n%s", err, out)
+		t.Errorf("error %q does not name the interrupted spec\noutput:\n%s", err, out.Contents())
 	}
 	if elapsed > 4*time.Second {
 		t.Errorf("Handle returned after %s, past the 4s deadline", elapsed)
@@ -260,7 +243,7 @@ func TestHandleLeavesShortDeadlinesToThePlatformWithABackstop(t *testing.T) {
 	_, err := r.Handle(ctx, Event{LabelFilter: "slow"})
 	elapsed := time.Since(start)
 	if err == nil || !strings.Contains(err.Error(), "timed out: still running 1s after the function deadline") {
-		t.Fatalf("Handle error = %v, want the backstop timeout\noutput:\n%s", err, out)
+		t.Fatalf("Handle error = %v, want the backstop timeout\noutput:\n%s", err, out.Contents())
 	}
 	// Not stopped before the deadline (the platform reports that timeout), but soon after it.
 	if elapsed < 2500*time.Millisecond || elapsed > 5*time.Second {
@@ -277,7 +260,7 @@ func TestHandleStopsTheSuiteWhenCancelled(t *testing.T) {
 
 	_, err := r.Handle(ctx, Event{LabelFilter: "slow"})
 	if err == nil || !strings.Contains(err.Error(), "the invocation was cancelled: test cancelled it") {
-		t.Fatalf("Handle error = %v, want a cancellation\noutput:\n%s", err, out)
+		t.Fatalf("Handle error = %v, want a cancellation\noutput:\n%s", err, out.Contents())
 	}
 }
 

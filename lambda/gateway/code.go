@@ -3,14 +3,13 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // maxCodeRequest bounds a CreateFunction or UpdateFunctionCode body the
@@ -100,8 +99,7 @@ func (g *Gateway) captureCode(resp *http.Response) error {
 			return nil
 		}
 	}
-	sum := sha256.Sum256(zip)
-	d := deployed{zip: zip, sha256: base64.StdEncoding.EncodeToString(sum[:])}
+	d := deployed{zip: zip, sha256: names.CodeSHA256(zip)}
 	if out.CodeSha256 != "" && out.CodeSha256 != d.sha256 {
 		g.logf("gateway: the upstream reports CodeSha256 %s for %s, the gateway computed %s", out.CodeSha256, out.FunctionName, d.sha256)
 	}

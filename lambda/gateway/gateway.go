@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,7 +176,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodDelete && strings.HasPrefix(path, functions+"/") && !strings.Contains(path[len(functions)+1:], "/"):
 		name, qualifier, arnRegion := splitName(path[len(functions)+1:], r.URL.Query().Get("Qualifier"))
 		if name != "" && qualifier == "" { // the function itself goes, and the code the gateway held for it
-			c := &capture{region: cmpOr(arnRegion, requestRegion(r, g.region)), deleted: name}
+			c := &capture{region: cmp.Or(arnRegion, requestRegion(r, g.region)), deleted: name}
 			r = r.WithContext(context.WithValue(r.Context(), captureKey{}, c))
 		}
 	}

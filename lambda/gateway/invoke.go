@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,7 +28,7 @@ const maxEventPayload = 1024 * 1024
 // invoke answers Lambda Invoke for the function named in the path.
 func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, name string) {
 	ctx := r.Context()
-	invocationType := cmpOr(r.Header.Get("X-Amz-Invocation-Type"), "RequestResponse")
+	invocationType := cmp.Or(r.Header.Get("X-Amz-Invocation-Type"), "RequestResponse")
 	limit := runtimeapi.MaxRequestPayload
 	switch invocationType {
 	case "RequestResponse", "DryRun":
@@ -51,7 +52,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, name string) {
 
 	region := requestRegion(r, g.region)
 	name, qualifier, arnRegion := splitName(name, r.URL.Query().Get("Qualifier"))
-	region = cmpOr(arnRegion, region)
+	region = cmp.Or(arnRegion, region)
 	fn, status, code, msg := g.function(ctx, region, name, qualifier)
 	if status != 0 {
 		writeError(w, status, code, msg)
@@ -89,7 +90,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, name string) {
 		}
 		return
 	}
-	g.logf("gateway: invoked %s: request %s, %d ms, %s", fn.Name, res.RequestID, time.Since(start).Milliseconds(), cmpOr(res.FunctionError, "ok"))
+	g.logf("gateway: invoked %s: request %s, %d ms, %s", fn.Name, res.RequestID, time.Since(start).Milliseconds(), cmp.Or(res.FunctionError, "ok"))
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Amzn-Requestid", res.RequestID)
@@ -247,11 +248,4 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("X-Amzn-Errortype", code)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(struct{ Type, Message string }{kind, msg})
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }

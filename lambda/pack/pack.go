@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Component is one executable in the package.
@@ -126,7 +128,7 @@ func Build(ctx context.Context, moduleDir, out string, opts ...Option) (*Package
 	if err != nil {
 		return nil, fmt.Errorf("packaging: reading back %s: %w", out, err)
 	}
-	p := &Package{Path: out, Size: int64(len(data)), CodeSHA256: CodeSHA256(data), Entries: entries, Duration: time.Since(start)}
+	p := &Package{Path: out, Size: int64(len(data)), CodeSHA256: names.CodeSHA256(data), Entries: entries, Duration: time.Since(start)}
 	fmt.Fprintf(o.log, "%s (%s, CodeSha256 %s)\n", seconds(time.Since(zipStart)), megabytes(p.Size), p.CodeSHA256)
 	return p, nil
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // fixtureModule copies testdata/module, a module with the three component
@@ -56,8 +58,8 @@ func TestBuildTwiceGivesTheSameBytes(t *testing.T) {
 	if !bytes.Equal(a, b) || first.CodeSHA256 != second.CodeSHA256 {
 		t.Fatalf("two builds differ: %s (%d bytes) vs %s (%d bytes)", first.CodeSHA256, len(a), second.CodeSHA256, len(b))
 	}
-	if first.CodeSHA256 != CodeSHA256(a) || first.Size != int64(len(a)) {
-		t.Errorf("reported %s/%d, file is %s/%d", first.CodeSHA256, first.Size, CodeSHA256(a), len(a))
+	if first.CodeSHA256 != names.CodeSHA256(a) || first.Size != int64(len(a)) {
+		t.Errorf("reported %s/%d, file is %s/%d", first.CodeSHA256, first.Size, names.CodeSHA256(a), len(a))
 	}
 	for _, step := range []string{"bootstrap", "integration.test", "s3cli"} {
 		if !regexp.MustCompile(`building ` + regexp.QuoteMeta(step) + `\.\.\. \d+\.\ds \(\d+\.\d MB\)\n`).MatchString(log.String()) {

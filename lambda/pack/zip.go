@@ -3,8 +3,6 @@ package pack
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"io/fs"
@@ -94,11 +92,4 @@ func Contents(data []byte) ([]Entry, error) {
 		entries = append(entries, Entry{Name: f.Name, Mode: f.Mode(), Size: f.UncompressedSize64})
 	}
 	return entries, nil
-}
-
-// CodeSHA256 is what Lambda reports as a function's CodeSha256 for this zip:
-// the base64 of its SHA-256.
-func CodeSHA256(zip []byte) string {
-	sum := sha256.Sum256(zip)
-	return base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -8,7 +8,6 @@ package runtimeapi
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Payload limits of the Lambda service.
@@ -268,8 +268,7 @@ func (fn Function) withDefaults() Function {
 		fn.ARN = fmt.Sprintf("arn:aws:lambda:%s:123456789012:function:%s", fn.Region, fn.Name)
 	}
 	if fn.CodeSha256 == "" {
-		sum := sha256.Sum256(fn.Code)
-		fn.CodeSha256 = base64.StdEncoding.EncodeToString(sum[:])
+		fn.CodeSha256 = names.CodeSHA256(fn.Code)
 	}
 	return fn
 }

@@ -1,6 +1,7 @@
 package runtimeapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -357,7 +358,7 @@ func (in *instance) finish(ctx context.Context, r *report, o outcome, line, stat
 	if o.failed {
 		res.FunctionError = FunctionErrorUnhandled
 	}
-	in.e.logf("runtimeapi: %s %s %.2f ms %s", r.fn.Name, r.id, ms(r.end.Sub(r.start)), cmpOr(res.FunctionError, "ok"))
+	in.e.logf("runtimeapi: %s %s %.2f ms %s", r.fn.Name, r.id, ms(r.end.Sub(r.start)), cmp.Or(res.FunctionError, "ok"))
 	return res, nil
 }
 
@@ -481,7 +482,7 @@ func (in *instance) handleResult(failed bool) http.HandlerFunc {
 			accepted(w)
 		default:
 			if failed && !json.Valid(body) {
-				body = errorDoc(cmpOr(r.Header.Get("Lambda-Runtime-Function-Error-Type"), "Unhandled"), string(body))
+				body = errorDoc(cmp.Or(r.Header.Get("Lambda-Runtime-Function-Error-Type"), "Unhandled"), string(body))
 			}
 			inv.done <- outcome{failed: failed, payload: body}
 			accepted(w)
@@ -492,7 +493,7 @@ func (in *instance) handleResult(failed bool) http.HandlerFunc {
 func (in *instance) handleInitError(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxResponsePayload))
 	if !json.Valid(body) {
-		body = errorDoc(cmpOr(r.Header.Get("Lambda-Runtime-Function-Error-Type"), "Runtime.InitError"), string(body))
+		body = errorDoc(cmp.Or(r.Header.Get("Lambda-Runtime-Function-Error-Type"), "Runtime.InitError"), string(body))
 	}
 	select {
 	case in.initErr <- outcome{failed: true, payload: body}:
@@ -569,13 +570,6 @@ func (r *report) line() string {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
-}
 
 // requestID returns a random UUID, as Lambda's request ids are.
 func requestID() string {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // LogsAPI is the part of the CloudWatch Logs client the executor ships logs
@@ -46,7 +47,7 @@ type logLine struct {
 }
 
 // LogGroup is the log group Lambda writes the function's logs to.
-func logGroup(function string) string { return "/aws/lambda/" + function }
+func logGroup(function string) string { return names.LogGroup(function) }
 
 // streamName is a log stream name as Lambda makes one per execution environment.
 func streamName(version string, now time.Time) string {
