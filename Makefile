@@ -58,7 +58,7 @@ test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehea
 IAM_POLICY_TARGET ?= $(if $(filter auto,$(TARGET)),moto-process,$(TARGET))
 
 test-iam-policy: ## prove the execution role's policy minimal: each action removed must fail an iam-role spec (table)
-	S3CLI_IAM_POLICY=1 S3CLI_TARGET=$(IAM_POLICY_TARGET) $(GO) test -v -count=1 -timeout 30m ./suite \
+	S3CLI_TARGET=$(IAM_POLICY_TARGET) $(GO) test -v -count=1 -timeout 30m ./suite \
 	  -ginkgo.label-filter='iam-policy' -ginkgo.no-color -ginkgo.v
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only

@@ -176,7 +176,7 @@ func credentialSourceSpec(ctx SpecContext, start sourceStart, widened bool) {
 	dir := GinkgoT().TempDir()
 	ambient := env.Target.Capabilities().Restricted
 	if ambient {
-		allowed, denied = os.Getenv("S3CLI_BUCKET"), os.Getenv("S3CLI_DENIED_BUCKET")
+		allowed, denied = env.Settings.Bucket, env.Settings.DeniedBucket
 		if allowed == "" {
 			Skip("S3CLI_BUCKET is not set: the Lambda entry runs inside the test-runner function, which sets it from its event")
 		}

@@ -13,14 +13,14 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/functions"
 	"github.com/s3cli-dev/s3cli/fixtures/iampolicy"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 	"github.com/s3cli-dev/s3cli/lambda/function"
 	"github.com/s3cli-dev/s3cli/lambda/pack"
 )
 
-// make test-iam-policy (S3CLI_IAM_POLICY=1): the execution role's policy from
+// make test-iam-policy (-ginkgo.label-filter=iam-policy): the execution role's policy from
 // scripts/template.yaml is least privilege, proven by running the iam-role specs inside the
 // function (through the gateway, IAM enforced) once per action with that action removed.
 var _ = Describe("The execution role's policy", Label("iam-policy"), Ordered, func() {
@@ -36,8 +36,10 @@ var _ = Describe("The execution role's policy", Label("iam-policy"), Ordered, fu
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		if os.Getenv("S3CLI_IAM_POLICY") != "1" {
-			Skip("make test-iam-policy runs these (S3CLI_IAM_POLICY=1): they invoke the function once per action of the policy")
+		// Only a label filter that demands iam-policy runs these (make test-iam-policy): they
+		// invoke the function once per action of the policy.
+		if filter := GinkgoLabelFilter(); Label().MatchesLabelFilter(filter) || !Label("iam-policy").MatchesLabelFilter(filter) {
+			Skip("selected only by make test-iam-policy (-ginkgo.label-filter=iam-policy): one function invocation per action of the execution role's policy")
 		}
 		caps := env.Target.Capabilities()
 		Expect(caps.RunsLambda && caps.EnforcesIAM).To(BeTrue(), "make test-iam-policy needs a target that runs Lambda and enforces IAM (moto-process or moto with S3CLI_IAM_ENFORCE on); %s has %+v", env.Target.Name(), caps)
@@ -57,7 +59,7 @@ var _ = Describe("The execution role's policy", Label("iam-policy"), Ordered, fu
 		trustees, err := env.ExecutionRoleTrustees(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		roleARN, err := functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, functions.RoleSpec{
-			Tags: map[string]string{fixtures.TagKey: env.RunID}, Trustees: trustees, PermissionsBoundary: env.PermissionsBoundary,
+			Tags: map[string]string{names.TagKey: env.RunID}, Trustees: trustees, PermissionsBoundary: env.PermissionsBoundary,
 		})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func(ctx SpecContext) error { return functions.DeleteRole(ctx, env.Clients, roleName) }, NodeTimeout(2*time.Minute))
@@ -80,7 +82,7 @@ var _ = Describe("The execution role's policy", Label("iam-policy"), Ordered, fu
 		lambdaCleanUpFunction(fnName)
 		_, err = functions.Deploy(ctx, env.Clients, fnName, roleARN, zip,
 			functions.WithTimeout(lambdaFunctionTimeout), functions.WithMemory(1024),
-			functions.WithTags(map[string]string{fixtures.TagKey: env.RunID}), functions.WithLog(os.Stderr))
+			functions.WithTags(map[string]string{names.TagKey: env.RunID}), functions.WithLog(os.Stderr))
 		Expect(err).NotTo(HaveOccurred())
 
 		invokeWith = func(ctx SpecContext, doc iampolicy.Document) []string {

@@ -113,12 +113,12 @@ func TestHandleRunsOnlyTheFocusedSpecsAndLeavesOutTheSkipped(t *testing.T) {
 			defer cancel()
 			res, err := r.Handle(ctx, tt.ev)
 			if err != nil {
-				t.Fatalf("Handle: %v\noutput:\n%s", err, out)
+				t.Fatalf("Handle: %v\noutput:\n%s", err, out.Contents())
 			}
 			if res.Passed != tt.passed || res.Failed != 0 {
 				t.Errorf("result = %+v, want %d passed, 0 failed", res, tt.passed)
 			}
-			text := out.String()
+			text := string(out.Contents())
 			for _, want := range []string{"--ginkgo.label-filter=iam-role " + tt.flags + " --ginkgo.json-report=", tt.ranLine} {
 				if !strings.Contains(text, want) {
 					t.Errorf("output lacks %q:\n%s", want, text)
