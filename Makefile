@@ -16,7 +16,7 @@ ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/suite$$')
 
-.PHONY: test-iam-policy
+.PHONY: test-iam-policy test-ci-policy
 .PHONY: help setup images pull build package test test-unit test-local test-aws aws-clean \
         bench lint gateway clean
 
@@ -60,6 +60,11 @@ IAM_POLICY_TARGET ?= $(if $(filter auto,$(TARGET)),moto-process,$(TARGET))
 test-iam-policy: ## prove the execution role's policy minimal: each action removed must fail an iam-role spec (table)
 	S3CLI_TARGET=$(IAM_POLICY_TARGET) $(GO) test -v -count=1 -timeout 30m ./suite \
 	  -ginkgo.label-filter='iam-policy' -ginkgo.no-color -ginkgo.v
+
+# The CI role's policy, rehearsed: make test-aws as that role on IAM-enforcing moto, whole and
+# with each statement removed (CI_POLICY_FLAGS: -only SID, -labels FILTER).
+test-ci-policy: ## rehearse make test-aws as the CI role's policy: sufficient whole, each statement necessary (slow)
+	$(GO) run ./fixtures/cmd/ci-policy $(CI_POLICY_FLAGS)
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)
