@@ -30,6 +30,7 @@ export GOFLAGS := $(strip $(GOFLAGS_ENV) $(if $(findstring -trimpath,$(GOFLAGS_E
 
 .PHONY: help setup images pull build package test test-setup test-unit test-local test-aws aws-clean \
         bench lint gateway clean bench-suite
+.PHONY: test-iam-policy test-ci-policy
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,8 +47,11 @@ pull: ## pull LocalStack 4.14.0, moto and the Lambda runtime image (needs regist
 build: ## build bin/s3cli
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/s3cli ./s3cli
 
-package: ## build the deterministic Lambda package bin/deployment.zip
-	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION)
+# SUITE_PKG: the Ginkgo test package compiled as integration.test (a contributor's own suite).
+SUITE_PKG ?= ./suite
+
+package: ## build the deterministic Lambda package bin/deployment.zip (SUITE_PKG=./path: another Ginkgo suite)
+	$(GO) run ./lambda/cmd/package -o $(BIN)/deployment.zip -version $(VERSION) -suite '$(SUITE_PKG)'
 
 test: test-setup test-unit test-local ## unit tests, then the suite against TARGET (default auto)
 
@@ -69,6 +73,19 @@ test-local: test-setup ## the Ginkgo suite against an emulator (TARGET=auto|loca
 test-aws: ## the suite against real AWS; runs only with S3CLI_AWS_TESTS=1 (rehearsal when AWS_ENDPOINT_URL is set)
 	@GO='$(GO)' PROCS='$(PROCS)' GINKGO_FLAGS='$(GINKGO_FLAGS)' GRACE=360 scripts/supervise.sh \
 	  bash -c '$(GO) build -o "$$TMPDIR/awsgate" ./fixtures/cmd/awsgate && exec "$$TMPDIR/awsgate"'
+
+# The execution role's least privilege: the iam-role specs inside the function, once per action
+# of scripts/template.yaml's execution policy with that action removed (IAM enforced).
+IAM_POLICY_TARGET ?= $(if $(filter auto,$(TARGET)),moto-process,$(TARGET))
+
+test-iam-policy: ## prove the execution role's policy minimal: each action removed must fail an iam-role spec (table)
+	S3CLI_TARGET=$(IAM_POLICY_TARGET) $(GO) test -v -count=1 -timeout 30m ./suite \
+	  -ginkgo.label-filter='iam-policy' -ginkgo.no-color -ginkgo.v
+
+# The CI role's policy, rehearsed: make test-aws as that role on IAM-enforcing moto, whole and
+# with each statement removed (CI_POLICY_FLAGS: -only SID, -labels FILTER).
+test-ci-policy: ## rehearse make test-aws as the CI role's policy: sufficient whole, each statement necessary (slow)
+	$(GO) run ./fixtures/cmd/ci-policy $(CI_POLICY_FLAGS)
 
 aws-clean: ## remove leftovers of interrupted aws runs, found by their tag only
 	$(GO) run ./fixtures/cmd/aws-clean $(AWS_CLEAN_FLAGS)

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -79,6 +82,31 @@ var _ = Describe("s3cli with the execution role's credentials", Label("iam-role"
 		Expect(err).NotTo(HaveOccurred())
 		fmt.Fprintf(GinkgoWriter, "caller: %s\n", aws.ToString(out.Arn))
 		Expect(aws.ToString(out.Arn)).To(MatchRegexp(`^arn:aws[a-z-]*:sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+$`))
+	}, SpecTimeout(time.Minute))
+
+	// Lambda writes the function's log with the execution role; the local gateway ships it with
+	// the admin's credentials, so this spec is what needs the role's logs actions offline.
+	It("writes the function's own log group, as Lambda does with the execution role", func(ctx SpecContext) {
+		group := os.Getenv("AWS_LAMBDA_LOG_GROUP_NAME")
+		if group == "" {
+			Skip("AWS_LAMBDA_LOG_GROUP_NAME is not set: this spec runs inside the test-runner function")
+		}
+		if caps := env.Target.Capabilities(); caps.Emulated && caps.EnforcesIAM {
+			Skip("moto checks CloudWatch Logs grants against resource * only (it matches resource ARNs for S3, IAM, STS and SQS alone), so the role's grant scoped to /aws/lambda/* reads as denied there; this runs on AWS")
+		}
+		_, err := env.Clients.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+		var exists *logstypes.ResourceAlreadyExistsException
+		if err != nil && !errors.As(err, &exists) {
+			Fail(fmt.Sprintf("creating the function's log group %s: %v", group, err))
+		}
+		stream := "iam-role/" + env.Name("stream")
+		_, err = env.Clients.Logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
+		Expect(err).NotTo(HaveOccurred(), "creating a log stream in %s", group)
+		_, err = env.Clients.Logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{
+			LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
+			LogEvents: []logstypes.InputLogEvent{{Message: aws.String("written with the execution role's credentials"), Timestamp: aws.Int64(time.Now().UnixMilli())}},
+		})
+		Expect(err).NotTo(HaveOccurred(), "writing to %s %s", group, stream)
 	}, SpecTimeout(time.Minute))
 
 	It("is refused a put to a bucket outside its policy", func(ctx SpecContext) {

@@ -93,6 +93,9 @@ func TestEventValidate(t *testing.T) {
 		{Event{LabelFilter: "iam-role\n--ginkgo.focus=x", BucketName: "b"}, "label_filter"},
 		{Event{BucketName: "b c"}, "bucket_name"},
 		{Event{BucketName: "b", S3Host: "http://x\n"}, "s3_host"},
+		{Event{BucketName: "b", Focus: "AWS STANDARD IAM ROLE", Skip: "denied|maximal"}, ""},
+		{Event{BucketName: "b", Focus: "a\n--ginkgo.dry-run"}, "focus"},
+		{Event{BucketName: "b", Skip: "(unclosed"}, "skip \"(unclosed\" is not a regular expression"},
 	}
 	for _, tt := range tests {
 		err := tt.ev.Validate()

@@ -5,6 +5,7 @@ package function
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -22,6 +23,12 @@ type Event struct {
 	S3Host string `json:"s3_host"`
 	// LabelFilter is a Ginkgo label filter; empty means DefaultLabelFilter.
 	LabelFilter string `json:"label_filter"`
+	// Focus, when set, runs only the selected specs whose full text matches this regular
+	// expression (Ginkgo's --ginkgo.focus), as the seed's handler ran one spec by name.
+	Focus string `json:"focus"`
+	// Skip, when set, leaves out the specs whose full text matches this regular expression
+	// (--ginkgo.skip).
+	Skip string `json:"skip"`
 	// DeniedBucketName is a bucket outside the role's policy (negative control).
 	DeniedBucketName string `json:"denied_bucket_name"`
 	// IAMEnforced says whether the target enforces IAM policies, so the denied put must fail.
@@ -54,6 +61,14 @@ func (e Event) Validate() error {
 	if strings.ContainsAny(e.LabelFilter, "\n\r\x00") {
 		return fmt.Errorf("event: label_filter %q must be a single line", e.LabelFilter)
 	}
+	for field, value := range map[string]string{"focus": e.Focus, "skip": e.Skip} {
+		if strings.ContainsAny(value, "\n\r\x00") {
+			return fmt.Errorf("event: %s %q must be a single line", field, value)
+		}
+		if _, err := regexp.Compile(value); err != nil {
+			return fmt.Errorf("event: %s %q is not a regular expression: %v", field, value, err)
+		}
+	}
 	if e.labelFilter() == DefaultLabelFilter && strings.TrimSpace(e.BucketName) == "" {
 		return fmt.Errorf("event: bucket_name is required to run the %q specs", DefaultLabelFilter)
 	}
@@ -63,4 +78,17 @@ func (e Event) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ginkgoArgs are the flags that select which specs run: the label filter, and focus and
+// skip when the event has them.
+func (e Event) ginkgoArgs() []string {
+	args := []string{"--ginkgo.label-filter=" + e.labelFilter()}
+	if e.Focus != "" {
+		args = append(args, "--ginkgo.focus="+e.Focus)
+	}
+	if e.Skip != "" {
+		args = append(args, "--ginkgo.skip="+e.Skip)
+	}
+	return args
 }

@@ -90,12 +90,11 @@ func (r *Runner) Handle(ctx context.Context, ev Event) (Result, error) {
 	defer os.RemoveAll(work)
 
 	reportPath := filepath.Join(work, "report.json")
-	args := []string{
-		"--ginkgo.label-filter=" + ev.labelFilter(),
-		"--ginkgo.json-report=" + reportPath,
+	args := append(ev.ginkgoArgs(),
+		"--ginkgo.json-report="+reportPath,
 		"--ginkgo.no-color",
 		"--ginkgo.v",
-	}
+	)
 	out := newLineWriter(r.Out, tailLines)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = work

@@ -94,6 +94,43 @@ func TestHandleRunsTheSuiteAndCountsSpecs(t *testing.T) {
 	assertNoScratchLeft(t, r)
 }
 
+func TestHandleRunsOnlyTheFocusedSpecsAndLeavesOutTheSkipped(t *testing.T) {
+	tests := []struct {
+		name          string
+		ev            Event
+		flags         string
+		passed        int
+		ranLine, lack string
+	}{
+		{"focus", Event{BucketName: "b", Focus: "passes a second"}, "--ginkgo.focus=passes a second", 1, "Ran 1 of 6 Specs", "sees the environment"},
+		{"skip", Event{BucketName: "b", Skip: "second time|with a reason"}, "--ginkgo.skip=second time|with a reason", 1, "Ran 1 of 6 Specs", "passes a second time"},
+		{"both", Event{BucketName: "b", Focus: "The fake suite", Skip: "environment"}, "--ginkgo.focus=The fake suite --ginkgo.skip=environment", 1, "Ran 1 of 6 Specs", "sees the environment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, out := newTestRunner(t, DefaultMargin)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := r.Handle(ctx, tt.ev)
+			if err != nil {
+				t.Fatalf("Handle: %v\noutput:\n%s", err, out.Contents())
+			}
+			if res.Passed != tt.passed || res.Failed != 0 {
+				t.Errorf("result = %+v, want %d passed, 0 failed", res, tt.passed)
+			}
+			text := string(out.Contents())
+			for _, want := range []string{"--ginkgo.label-filter=iam-role " + tt.flags + " --ginkgo.json-report=", tt.ranLine} {
+				if !strings.Contains(text, want) {
+					t.Errorf("output lacks %q:\n%s", want, text)
+				}
+			}
+			if strings.Contains(text, "The fake suite "+tt.lack) {
+				t.Errorf("a spec matching %q ran:\n%s", tt.lack, text)
+			}
+		})
+	}
+}
+
 func TestHandleNamesTheFailedSpec(t *testing.T) {
 	r, out := newTestRunner(t, DefaultMargin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -7,6 +7,7 @@ package pack
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,7 @@ type options struct {
 	log     io.Writer
 	version string
 	goCmd   string
+	suite   string
 }
 
 // Option changes how Build works.
@@ -65,6 +67,14 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 // WithVersion sets s3cli's version (main.version). Two builds with different
 // versions give different zips; the default leaves s3cli's own default.
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// DefaultSuite is the Ginkgo suite package integration.test is compiled from.
+const DefaultSuite = "./suite"
+
+// WithSuite compiles integration.test from pkg (a package path relative to the module root,
+// "./path", or an import path inside the module) instead of DefaultSuite, so a contributor's
+// own Ginkgo suite runs in the function. It must have test files.
+func WithSuite(pkg string) Option { return func(o *options) { o.suite = pkg } }
 
 // WithGo names the go command to build with; the default is "go" from PATH.
 func WithGo(path string) Option { return func(o *options) { o.goCmd = path } }
@@ -102,6 +112,9 @@ func Build(ctx context.Context, moduleDir, out string, opts ...Option) (*Package
 
 	var files []File
 	for _, c := range Components {
+		if c.Test && o.suite != "" {
+			c.Package = o.suite
+		}
 		path := filepath.Join(work, c.Name)
 		if err := o.build(ctx, moduleDir, c, path); err != nil {
 			return nil, err
@@ -152,6 +165,11 @@ func (o options) build(ctx context.Context, moduleDir string, c Component, out s
 		return fmt.Errorf("packaging: building %s (%s %s): %w", c.Name, o.goCmd, shellJoin(args), err)
 	}
 	info, err := os.Stat(out)
+	if c.Test && errors.Is(err, os.ErrNotExist) {
+		// go test -c writes nothing, and succeeds, for a package without test files.
+		fmt.Fprintln(o.log, "failed")
+		return fmt.Errorf("packaging: building %s: %s has no test files (name a Ginkgo suite package: SUITE_PKG=./path)", c.Name, c.Package)
+	}
 	if err != nil {
 		return fmt.Errorf("packaging: building %s: %w", c.Name, err)
 	}

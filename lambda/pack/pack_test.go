@@ -309,3 +309,63 @@ func TestAnInterruptedBuildLeavesNothingInTMPDIR(t *testing.T) {
 		t.Errorf("left in TMPDIR after the interrupted build: %s", e.Name())
 	}
 }
+
+func TestBuildWithSuiteCompilesThatPackageAsIntegrationTest(t *testing.T) {
+	ctx := buildCtx(t)
+	mod := fixtureModule(t)
+	other := filepath.Join(mod, "mysuite")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "contributor-suite-marker-7f3a"
+	src := "package mysuite\n\nimport \"testing\"\n\nfunc TestMine(t *testing.T) { t.Log(\"" + marker + "\") }\n"
+	if err := os.WriteFile(filepath.Join(other, "mysuite_test.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	def, err := Build(ctx, mod, filepath.Join(dir, "default.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := Build(ctx, mod, filepath.Join(dir, "mine.zip"), WithSuite("./mysuite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.CodeSHA256 == mine.CodeSHA256 {
+		t.Error("WithSuite did not change the package")
+	}
+	zr, err := zip.OpenReader(mine.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, " "); got != "bootstrap integration.test s3cli" {
+		t.Errorf("entries = %q, want bootstrap integration.test s3cli", got)
+	}
+	rc, err := zr.Open("integration.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Contains(data, []byte(marker)) {
+		t.Error("integration.test was not compiled from ./mysuite")
+	}
+}
+
+func TestBuildWithSuiteRejectsAPackageWithoutTests(t *testing.T) {
+	ctx := buildCtx(t)
+	mod := fixtureModule(t)
+	out := filepath.Join(t.TempDir(), "deployment.zip")
+	_, err := Build(ctx, mod, out, WithSuite("./s3cli"))
+	if err == nil || !strings.Contains(err.Error(), "./s3cli has no test files") {
+		t.Fatalf("Build error = %v, want one saying ./s3cli has no test files", err)
+	}
+	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+		t.Errorf("a zip was written despite the error: %v", statErr)
+	}
+}

@@ -1,7 +1,7 @@
 // Command package builds the Lambda deployment package (bootstrap,
 // integration.test and s3cli for linux/amd64, zipped deterministically):
 //
-//	go run ./lambda/cmd/package -o bin/deployment.zip
+//	go run ./lambda/cmd/package -o bin/deployment.zip [-suite ./suite]
 package main
 
 import (
@@ -28,9 +28,10 @@ func run() error {
 	out := fs.String("o", "bin/deployment.zip", "where to write the zip")
 	dir := fs.String("C", ".", "a directory inside the Go module to package")
 	version := fs.String("version", "", "s3cli version to build in (main.version); empty keeps its default")
+	suite := fs.String("suite", pack.DefaultSuite, "the Ginkgo test package compiled as integration.test (make package SUITE_PKG=./path)")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: package [-o bin/deployment.zip] [-C dir] [-version v] [-timeout 20m]")
+		fmt.Fprintln(fs.Output(), "usage: package [-o bin/deployment.zip] [-C dir] [-suite ./suite] [-version v] [-timeout 20m]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -51,7 +52,7 @@ func run() error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	p, err := pack.Build(ctx, root, *out, pack.WithLog(os.Stderr), pack.WithVersion(*version))
+	p, err := pack.Build(ctx, root, *out, pack.WithLog(os.Stderr), pack.WithVersion(*version), pack.WithSuite(*suite))
 	if err != nil {
 		return err
 	}
