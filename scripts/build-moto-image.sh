@@ -12,7 +12,11 @@ set -euo pipefail
 
 IMAGE=${MOTO_IMAGE:-s3cli/moto:trixie}
 SUITE=${DEBIAN_SUITE:-trixie}
-PACKAGES=python3-moto,python3-flask-cors,python3-cffi-backend
+# python3-openapi-spec-validator: moto's CloudFormation imports its API Gateway models, which
+# need it; without it every CloudFormation call answers 500.
+PACKAGES=python3-moto,python3-flask-cors,python3-cffi-backend,python3-openapi-spec-validator
+# RECIPE names this recipe; an image built by an older one is rebuilt.
+RECIPE=2
 
 log() { printf '[images] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -37,9 +41,19 @@ apt_mirror() {
 command -v docker >/dev/null || die "docker is not installed (make setup installs it)"
 docker info >/dev/null 2>&1 || die "the Docker Engine does not answer (make setup starts dockerd)"
 
+# --is-current: exit 0 when the image exists and was built by this recipe, 1 otherwise.
+if [[ ${1:-} == --is-current ]]; then
+  [[ $(docker image inspect -f '{{index .Config.Labels "dev.s3cli.moto-recipe"}}' "$IMAGE" 2>/dev/null) == "$RECIPE" ]]
+  exit
+fi
+
 if [[ ${FORCE:-0} != 1 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  log "$IMAGE already exists: skipped (FORCE=1 rebuilds it)"
-  exit 0
+  have=$(docker image inspect -f '{{index .Config.Labels "dev.s3cli.moto-recipe"}}' "$IMAGE" 2>/dev/null || true)
+  if [[ $have == "$RECIPE" ]]; then
+    log "$IMAGE already exists: skipped (FORCE=1 rebuilds it)"
+    exit 0
+  fi
+  log "$IMAGE was built by an older recipe (${have:-none}, now $RECIPE): rebuilding"
 fi
 
 command -v debootstrap >/dev/null || die "debootstrap is not installed (make setup, or apt-get install debootstrap)"
@@ -77,6 +91,7 @@ tar -C "$rootfs" -c . | docker import \
   -c 'ENTRYPOINT ["/usr/bin/moto_server","-H","0.0.0.0","-p","5000"]' \
   -c 'EXPOSE 5000' \
   -c 'ENV PYTHONUNBUFFERED=1' \
+  -c "LABEL dev.s3cli.moto-recipe=$RECIPE" \
   -m "moto server (python3-moto $version) from Debian $SUITE packages" \
   - "$IMAGE" >/dev/null
 log "imported as $IMAGE in $((SECONDS - step))s"
@@ -88,6 +103,14 @@ port=$(docker port "$container" 5000/tcp | head -n 1 | sed 's/.*://')
 for _ in $(seq 1 60); do
   if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/data.json" 2>/dev/null; then
     log "a container of $IMAGE answered in $((SECONDS - step))s"
+    # Every service the suite uses must load, CloudFormation (the leftover check lists stacks) too.
+    if ! curl -fsS -o /dev/null -X POST -d 'Action=ListStacks&Version=2010-05-15' \
+      -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=0' \
+      "http://127.0.0.1:$port/"; then
+      docker logs "$container" 2>&1 | tail -n 20 >&2
+      docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
+      die "CloudFormation in $IMAGE does not answer ListStacks (a Python module missing?)"
+    fi
     log "done in $((SECONDS - start))s"
     exit 0
   fi

@@ -113,7 +113,7 @@ case $target in
 auto | moto) ;;
 *) exit 0 ;;
 esac
-if docker image inspect "$image" >/dev/null 2>&1; then exit 0; fi
+if MOTO_IMAGE="$image" scripts/build-moto-image.sh --is-current; then exit 0; fi
 if ! command -v debootstrap >/dev/null 2>&1; then
   if can_install; then
     install_packages debootstrap
@@ -127,7 +127,7 @@ if [[ -n $SUDO ]] && ! sudo -n true 2>/dev/null; then
   exit 0
 fi
 start=$SECONDS
-log "the moto image $image is missing: building it offline from Debian packages (once, about 90 s)..."
+log "the moto image $image is missing or out of date: building it offline from Debian packages (once, about 90 s)..."
 if $SUDO env MOTO_IMAGE="$image" scripts/build-moto-image.sh; then
   log "moto image $image built in $((SECONDS - start))s"
 else
