@@ -41,7 +41,12 @@ func (c *Client) multipart(ctx context.Context, op, key string, checksums bool, 
 		create.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 	}
 	opts := c.uploaderOpts()
-	created, err := c.s3.CreateMultipartUpload(ctx, create, opts...)
+	// Created on a context an interrupt does not cancel: a signal that lands while the server
+	// is creating the upload would otherwise lose its id, and the upload with it. The
+	// interrupt is honoured right after, by aborting what was created.
+	cctx, cancel := detach(ctx)
+	created, err := c.s3.CreateMultipartUpload(cctx, create, opts...)
+	cancel()
 	if err != nil {
 		return opErr(op+": starting multipart upload", err)
 	}
@@ -51,6 +56,9 @@ func (c *Client) multipart(ctx context.Context, op, key string, checksums bool, 
 			err = c.abort(ctx, u, err)
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, context.Cause(ctx))
+	}
 
 	if err := fill(ctx, u); err != nil {
 		return err

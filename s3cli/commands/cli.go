@@ -17,67 +17,97 @@ import (
 // returns the exit code. It never panics on bad input and never prints a
 // secret from the config.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version string) int {
+	g, code, done := parseGlobal(args, stdout, stderr, version)
+	if done {
+		return code
+	}
+	cmd, cmdArgs, code, done := parseCommand(g.rest, stdout, stderr)
+	if done {
+		return code
+	}
+	if g.configPath == "" {
+		return usageError(stderr, "-c CONFIG is required: s3cli -c CONFIG.json "+cmd.Name+" "+cmd.Args)
+	}
+	return runCommand(ctx, g, cmd, cmdArgs, stdout, stderr)
+}
+
+// globalFlags are the flags before the command.
+type globalFlags struct {
+	configPath, logLevel, logFile string
+	rest                          []string // the command and its arguments
+}
+
+// parseGlobal reads the flags before the command; done means Main returns code at once
+// (-h, -v, a usage error).
+func parseGlobal(args []string, stdout, stderr io.Writer, version string) (g globalFlags, code int, done bool) {
 	fs := flag.NewFlagSet("s3cli", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	configPath := fs.String("c", "", "path of the JSON config file")
+	fs.StringVar(&g.configPath, "c", "", "path of the JSON config file")
 	showVersion := fs.Bool("v", false, "print the version and exit")
 	provider := fs.String("s", "s3", "storage provider (storage-cli's flag): s3 is the only one")
-	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
-	logFile := fs.String("log-file", "", "write the log to this file instead of stderr")
+	fs.StringVar(&g.logLevel, "log-level", "warn", "debug, info, warn or error")
+	fs.StringVar(&g.logFile, "log-file", "", "write the log to this file instead of stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, Usage())
-			return ExitOK
+			return g, ExitOK, true
 		}
-		return usageError(stderr, err.Error())
+		return g, usageError(stderr, err.Error()), true
 	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "version %s\n", version) // as bosh-s3cli and storage-cli print it
-		return ExitOK
+		return g, ExitOK, true
 	}
 	if *provider != "s3" {
-		return usageError(stderr, fmt.Sprintf("-s %q is not supported: s3cli speaks only the s3 provider (-s s3)", *provider))
+		return g, usageError(stderr, fmt.Sprintf("-s %q is not supported: s3cli speaks only the s3 provider (-s s3)", *provider)), true
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		return usageError(stderr, "no command given")
+	g.rest = fs.Args()
+	if len(g.rest) == 0 {
+		return g, usageError(stderr, "no command given"), true
 	}
+	return g, 0, false
+}
+
+// parseCommand finds the command (help COMMAND included) and checks its arguments; done
+// means Main returns code at once.
+func parseCommand(rest []string, stdout, stderr io.Writer) (cmd *Command, cmdArgs []string, code int, done bool) {
 	name, cmdArgs := rest[0], rest[1:]
 	if name == "help" {
 		if len(cmdArgs) == 0 {
 			fmt.Fprint(stdout, Usage())
-			return ExitOK
+			return nil, nil, ExitOK, true
 		}
 		name, cmdArgs = cmdArgs[0], []string{"-h"}
 	}
 	cmd, ok := Find(name)
 	if !ok {
-		return usageError(stderr, fmt.Sprintf("unknown command %q", name))
+		return nil, nil, usageError(stderr, fmt.Sprintf("unknown command %q", name)), true
 	}
-
 	cfs := flag.NewFlagSet(name, flag.ContinueOnError)
 	cfs.SetOutput(io.Discard)
 	if err := cfs.Parse(cmdArgs); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, cmd.Usage())
-			return ExitOK
+			return nil, nil, ExitOK, true
 		}
-		return usageError(stderr, fmt.Sprintf("%s: %v (a key starting with - goes after --)", name, err))
+		return nil, nil, usageError(stderr, fmt.Sprintf("%s: %v (a key starting with - goes after --)", name, err)), true
 	}
 	cmdArgs = cfs.Args()
 	if n := len(cmdArgs); n < cmd.MinArgs || n > cmd.MaxArgs {
-		return usageError(stderr, fmt.Sprintf("%s takes %s, got %d argument(s)\nusage: s3cli -c CONFIG %s %s", name, cmd.argCount(), n, name, cmd.Args))
+		return nil, nil, usageError(stderr, fmt.Sprintf("%s takes %s, got %d argument(s)\nusage: s3cli -c CONFIG %s %s", name, cmd.argCount(), n, name, cmd.Args)), true
 	}
 	for _, a := range cmdArgs {
 		if a == "" {
-			return usageError(stderr, fmt.Sprintf("%s: empty argument; keys and paths must not be empty", name))
+			return nil, nil, usageError(stderr, fmt.Sprintf("%s: empty argument; keys and paths must not be empty", name)), true
 		}
 	}
-	if *configPath == "" {
-		return usageError(stderr, "-c CONFIG is required: s3cli -c CONFIG.json "+name+" "+cmd.Args)
-	}
+	return cmd, cmdArgs, 0, false
+}
 
-	logger, logs, closeLog, err := openLog(*logLevel, *logFile, stderr)
+// runCommand opens the log, loads the config, builds the client, runs cmd and turns its outcome into
+// an exit code and at most one error line.
+func runCommand(ctx context.Context, g globalFlags, cmd *Command, cmdArgs []string, stdout, stderr io.Writer) int {
+	logger, logs, closeLog, err := openLog(g.logLevel, g.logFile, stderr)
 	var uerr *UsageError
 	if errors.As(err, &uerr) {
 		return usageError(stderr, uerr.Msg)
@@ -89,13 +119,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, version 
 	// fail prints the one error line on stderr, and into the log file when there is one.
 	fail := func(code int, msg string) int {
 		fmt.Fprintf(stderr, "s3cli: %s\n", msg)
-		if *logFile != "" {
+		if g.logFile != "" {
 			logger.Error(msg)
 		}
 		return code
 	}
 
-	cfg, err := config.Load(*configPath)
+	cfg, err := config.Load(g.configPath)
 	if err != nil {
 		return fail(ExitError, err.Error())
 	}
