@@ -20,7 +20,8 @@ if (($# == 0)); then set -- moto-process moto; fi
 
 # moment -> extended regexp of the output line that marks it
 declare -A marks=(
-  [package]='building bootstrap\.\.\.'
+  # process 1 starts the package build in the background at the very start of the suite
+  [package]='\[suite\] building the Lambda deployment package in the background'
   [s3cli]='\[suite\] building s3cli .*done in'
   [invoke]='runtimeapi: started an environment of'
 )
@@ -43,7 +44,7 @@ plan_for() {
   esac
 }
 
-failures=0 cases=0 total_start=$SECONDS
+failures=0 cases=0 counted=0 total_start=$SECONDS
 fail() {
   printf '  FAIL: %s\n' "$*" >&2
   case_failed=1
@@ -173,7 +174,7 @@ run_case() {
   fi
   rm -rf "$tmp"
   if ((case_failed)); then
-    failures=$((failures + 1))
+    failures=$((failures + 1)) counted=$n
     echo "  its output (last 40 lines of $log):"
     tail -n 40 "$log" | sed 's/^/    /'
   else
@@ -187,6 +188,8 @@ for target in "$@"; do
   for step in $(plan_for "$ti"); do
     n=$((n + 1))
     run_case "$target" "${step%%:*}" "${step#*:}" "$n"
+    # A case that returned early (its moment never came) failed as well.
+    if ((case_failed && counted != n)); then failures=$((failures + 1)); fi
   done
   ti=$((ti + 1))
 done
