@@ -20,7 +20,7 @@ if (($# == 0)); then set -- moto-process moto; fi
 
 # moment -> extended regexp of the output line that marks it
 declare -A marks=(
-  [package]='building bootstrap\.\.\.'
+  [package]='building bootstrap\.\.\.|building the Lambda deployment package'
   [s3cli]='\[suite\] building s3cli .*done in'
   [invoke]='runtimeapi: started an environment of'
 )
