@@ -73,7 +73,7 @@ func startPackageBuild(given string) *packageBuild {
 	b := &packageBuild{dir: dir, status: filepath.Join(dir, "status.json"), cancel: cancel, done: make(chan struct{})}
 	DeferCleanup(b.stop)
 
-	fmt.Fprintf(os.Stderr, "[suite] building the Lambda deployment package in the background\n")
+	fmt.Fprintf(progress, "[suite] building the Lambda deployment package in the background\n")
 	go func() {
 		defer close(b.done)
 		start := time.Now()
@@ -81,13 +81,13 @@ func startPackageBuild(given string) *packageBuild {
 		s := packageStatus{Seconds: time.Since(start).Seconds()}
 		if err != nil {
 			s.Error = err.Error()
-			fmt.Fprintf(os.Stderr, "[suite] background package build failed after %.1fs: %v\n", s.Seconds, err)
+			fmt.Fprintf(progress, "[suite] background package build failed after %.1fs: %v\n", s.Seconds, err)
 		} else {
 			s.Path = p.Path
-			fmt.Fprintf(os.Stderr, "[suite] background package build: %s (%.1f MB, CodeSha256 %s) in %.1fs\n", p.Path, float64(p.Size)/(1<<20), p.CodeSHA256, s.Seconds)
+			fmt.Fprintf(progress, "[suite] background package build: %s (%.1f MB, CodeSha256 %s) in %.1fs\n", p.Path, float64(p.Size)/(1<<20), p.CodeSHA256, s.Seconds)
 		}
 		if err := writeStatus(b.status, s); err != nil {
-			fmt.Fprintf(os.Stderr, "[suite] writing %s: %v\n", b.status, err)
+			fmt.Fprintf(progress, "[suite] writing %s: %v\n", b.status, err)
 		}
 	}()
 	return b
@@ -114,7 +114,7 @@ func (b *packageBuild) stop() {
 		select {
 		case <-b.done:
 		default:
-			fmt.Fprintf(os.Stderr, "[suite] stopping the unfinished package build\n")
+			fmt.Fprintf(progress, "[suite] stopping the unfinished package build\n")
 		}
 		b.cancel()
 		<-b.done // pack.Build returns once its go command's process group is killed
@@ -151,13 +151,13 @@ func deploymentPackage(ctx SpecContext) []byte {
 	if p := env.Settings.Package; p != "" {
 		data, err := os.ReadFile(p)
 		Expect(err).NotTo(HaveOccurred(), "reading the package S3CLI_PACKAGE names")
-		fmt.Fprintf(os.Stderr, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), names.CodeSHA256(data))
+		fmt.Fprintf(progress, "[suite] using the package %s (%.1f MB, CodeSha256 %s)\n", p, float64(len(data))/(1<<20), names.CodeSHA256(data))
 		return data
 	}
 	if suitePackage.Status == "" {
 		root, err := pack.ModuleRoot(".")
 		Expect(err).NotTo(HaveOccurred())
-		p, err := pack.Build(ctx, root, filepath.Join(root, "bin", "deployment.zip"), pack.WithLog(os.Stderr))
+		p, err := pack.Build(ctx, root, filepath.Join(root, "bin", "deployment.zip"), pack.WithLog(progress))
 		Expect(err).NotTo(HaveOccurred())
 		data, err := os.ReadFile(p.Path)
 		Expect(err).NotTo(HaveOccurred())
@@ -167,7 +167,7 @@ func deploymentPackage(ctx SpecContext) []byte {
 	start := time.Now()
 	var s packageStatus
 	if _, err := os.Stat(suitePackage.Status); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(os.Stderr, "[suite] waiting for the background package build...\n")
+		fmt.Fprintf(progress, "[suite] waiting for the background package build...\n")
 	}
 	Eventually(func() error {
 		var err error
@@ -178,6 +178,6 @@ func deploymentPackage(ctx SpecContext) []byte {
 	Expect(s.Error).To(BeEmpty(), "building the deployment package in the background")
 	data, err := os.ReadFile(s.Path)
 	Expect(err).NotTo(HaveOccurred())
-	fmt.Fprintf(os.Stderr, "[suite] deployment package %s ready (built in %.1fs, waited %s)\n", s.Path, s.Seconds, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(progress, "[suite] deployment package %s ready (built in %.1fs, waited %s)\n", s.Path, s.Seconds, time.Since(start).Round(100*time.Millisecond))
 	return data
 }
