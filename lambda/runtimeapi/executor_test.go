@@ -323,7 +323,10 @@ func TestConcurrentInvocationsGetSeparateEnvironments(t *testing.T) {
 				return
 			}
 			var got handlerInfo
-			_ = json.Unmarshal(res.Payload, &got)
+			if err := json.Unmarshal(res.Payload, &got); err != nil || res.FunctionError != "" {
+				t.Errorf("invocation %d: FunctionError %q, payload %s (%v)", i, res.FunctionError, res.Payload, err)
+				return
+			}
 			pids[i] = got.Pid
 		})
 	}

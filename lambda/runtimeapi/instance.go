@@ -153,14 +153,24 @@ func (e *Executor) start(ctx context.Context, fn Function, key string) (in *inst
 	maps.Copy(env, lambdaEnv(fn, ln.Addr().String(), dir, in.stream))
 	// Output goes to a file rather than pipes: whatever the runtime wrote before
 	// posting its response is then readable in full when the response arrives.
-	cmd := exec.Command(filepath.Join(task, "bootstrap"))
-	cmd.Dir = task
-	cmd.Env = environ(env)
-	cmd.Stdout, cmd.Stderr = w, w
 	in.started = time.Now()
 	// Its own process group, SIGKILLed as Lambda does (no grace) when the executor's context
 	// ends or the environment is killed or retired, and with this process should it die.
-	p, err := procgroup.Start(e.ctx, cmd, procgroup.WithStopSignal(syscall.SIGKILL), procgroup.WithParentDeathSignal())
+	var p *procgroup.Process
+	// ETXTBSY: while another environment unpacks its package, a child forked here can hold a
+	// copy of that writable descriptor until its exec, and an exec of that other bootstrap in
+	// the meantime fails with "text file busy" (golang/go#22315); it passes a moment later.
+	for attempt := 0; ; attempt++ {
+		cmd := exec.Command(filepath.Join(task, "bootstrap"))
+		cmd.Dir = task
+		cmd.Env = environ(env)
+		cmd.Stdout, cmd.Stderr = w, w
+		p, err = procgroup.Start(e.ctx, cmd, procgroup.WithStopSignal(syscall.SIGKILL), procgroup.WithParentDeathSignal())
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == 50 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err != nil {
 		in.startErr = err
 		close(in.exited)
