@@ -45,10 +45,16 @@ start_dockerd() {
   local start=$SECONDS
   log "starting dockerd in the background (log: /tmp/s3cli-dockerd.log)..."
   $SUDO setsid nohup dockerd >/tmp/s3cli-dockerd.log 2>&1 </dev/null &
+  local pid=$!
   for _ in $(seq 1 120); do
     if docker_answers; then
       log "dockerd ready in $((SECONDS - start))s (it keeps running; stop it with: kill \$(cat /var/run/docker.pid))"
       return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "dockerd exited at once; see /tmp/s3cli-dockerd.log"
+      tail -n 20 /tmp/s3cli-dockerd.log >&2 || true
+      return 1
     fi
     sleep 0.5
   done
@@ -90,7 +96,8 @@ esac
 fallback="the $target target will say what is missing"
 [[ $target == auto ]] && fallback="TARGET=auto falls back to moto-process (moto_server on PATH)"
 
-if ! command -v docker >/dev/null 2>&1; then
+# The engine, not the client: some machine images ship the docker CLI without dockerd.
+if ! command -v dockerd >/dev/null 2>&1; then
   if can_install; then
     install_packages docker.io
   else
