@@ -33,18 +33,28 @@ type capture struct {
 
 type captureKey struct{}
 
+// readBody reads at most limit bytes of r's body (what names it in errors) and,
+// when it cannot or the body is larger, answers with Lambda's error for op.
+func readBody(w http.ResponseWriter, r *http.Request, limit int, what, op string) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequestContentException", "gateway: reading "+what+": "+err.Error())
+		return nil, false
+	}
+	if len(body) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for %s", limit, op))
+		return nil, false
+	}
+	return body, true
+}
+
 // forwardCapturing forwards a CreateFunction or UpdateFunctionCode request
 // unchanged and keeps its code once the upstream has accepted it: moto stores
 // code but never hands it back.
 func (g *Gateway) forwardCapturing(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxCodeRequest+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequestContentException", "gateway: reading the request body: "+err.Error())
-		return
-	}
-	if len(body) > maxCodeRequest {
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request must be smaller than %d bytes for this operation", maxCodeRequest))
+	body, ok := readBody(w, r, maxCodeRequest, "the request body", "this operation")
+	if !ok {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

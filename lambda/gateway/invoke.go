@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -39,14 +38,8 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, name string) {
 			fmt.Sprintf("X-Amz-Invocation-Type %q is not one of RequestResponse, Event, DryRun", invocationType))
 		return
 	}
-	payload, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequestContentException", "gateway: reading the payload: "+err.Error())
-		return
-	}
-	if len(payload) > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", limit))
+	payload, ok := readBody(w, r, limit, "the payload", "the InvokeFunction operation")
+	if !ok {
 		return
 	}
 	if !g.authorizeInvoke(w, r, name, payload) {
