@@ -90,7 +90,7 @@ func (p *peerRun) config(name string, change func(any)) string {
 func (p *peerRun) run(config string, want int, args ...string) *gexec.Session {
 	GinkgoHelper()
 	s := start(append(append([]string{"-c", config}, p.flags...), args...)...)
-	Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(want), "s3cli %s", strings.Join(args, " "))
+	Eventually(s).Should(gexec.Exit(want), "s3cli %s", strings.Join(args, " "))
 	return s
 }
 
@@ -120,7 +120,7 @@ func setBucket(bucket string) func(any) {
 func exitsWith(config string, want int, args ...string) *gexec.Session {
 	GinkgoHelper()
 	s := s3cli(config, args...)
-	Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(want), "s3cli %s", strings.Join(args, " "))
+	Eventually(s).Should(gexec.Exit(want), "s3cli %s", strings.Join(args, " "))
 	return s
 }
 
@@ -187,7 +187,7 @@ var _ = Describe("s3cli compat", Label("s3cli"), func() {
 			s = p.run(cfg, 3, "exists", key)
 			Expect(s.Err).To(gbytes.Say(`File '.*' does not exist in bucket '.*'`))
 			s = start(append(append([]string{"-c", cfg}, flags...), "get", "non-existent-file", "/dev/null")...)
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit())
+			Eventually(s).Should(gexec.Exit())
 			Expect(s.ExitCode()).NotTo(BeZero())
 			Expect(string(s.Err.Contents())).To(ContainSubstring("NoSuchKey"))
 			p.run(cfg, 0, "delete", "non-existent-file")
@@ -329,9 +329,9 @@ var _ = Describe("s3cli compat", Label("s3cli"), func() {
 				out, err := env.Clients.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &r.bucket})
 				Expect(err).NotTo(HaveOccurred())
 				return out.Uploads
-			}).WithTimeout(s3cliTimeout).WithPolling(10 * time.Millisecond).ShouldNot(BeEmpty())
+			}).WithPolling(10 * time.Millisecond).ShouldNot(BeEmpty())
 			s.Signal(syscall.SIGHUP)
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(143))
+			Eventually(s).Should(gexec.Exit(143))
 			Expect(s.Err).To(gbytes.Say("interrupted by SIGHUP"))
 			out, err := env.Clients.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &r.bucket})
 			Expect(err).NotTo(HaveOccurred())
@@ -352,9 +352,9 @@ var _ = Describe("s3cli compat", Label("s3cli"), func() {
 				Eventually(func() []string {
 					m, _ := filepath.Glob(filepath.Join(dir, ".*.part"))
 					return m
-				}).WithTimeout(s3cliTimeout).WithPolling(10 * time.Millisecond).ShouldNot(BeEmpty())
+				}).WithPolling(10 * time.Millisecond).ShouldNot(BeEmpty())
 				s.Signal(sig)
-				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(code))
+				Eventually(s).Should(gexec.Exit(code))
 				Expect(s.Err).To(gbytes.Say("interrupted by " + name))
 				Expect(dirEntries(dir)).To(ConsistOf("target"), "no .part file is left")
 				Expect(os.ReadFile(target)).To(Equal([]byte("old")))
@@ -431,7 +431,7 @@ var _ = Describe("s3cli compat", Label("s3cli"), func() {
 				cmd.Env = environ
 				s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 				Expect(err).NotTo(HaveOccurred())
-				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+				Eventually(s).Should(gexec.Exit(0))
 				return s
 			}
 			Expect(string(get().Err.Contents())).To(BeEmpty())

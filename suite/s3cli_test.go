@@ -36,7 +36,8 @@ import (
 // Black-box specs of the built s3cli binary (env.S3CLI), run with gexec against
 // the target's S3 through the fixture layer only.
 
-// s3cliTimeout bounds one s3cli run; the largest moves 12 MiB.
+// s3cliTimeout bounds one s3cli run (the largest moves 12 MiB); TestSuite makes it
+// every Eventually's default, so specs name a bound only where theirs differs.
 const s3cliTimeout = 2 * time.Minute
 
 // s3cliRun is one bucket and config for a spec.
@@ -97,7 +98,7 @@ func start(args ...string) *gexec.Session {
 func (r *s3cliRun) exits(want int, args ...string) *gexec.Session {
 	GinkgoHelper()
 	s := s3cli(r.path, args...)
-	Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(want), "s3cli %s", strings.Join(args, " "))
+	Eventually(s).Should(gexec.Exit(want), "s3cli %s", strings.Join(args, " "))
 	return s
 }
 
@@ -192,7 +193,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 				"download_part_size": 1 << 20, "download_concurrency": 4,
 			})
 			src, data := r.file("big.bin", 12<<20+321)
-			Eventually(s3cli(cfg, "put", src, "big.bin")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "put", src, "big.bin")).Should(gexec.Exit(0))
 
 			head, err := env.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.bucket, Key: aws.String("big.bin")})
 			Expect(err).NotTo(HaveOccurred())
@@ -203,7 +204,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			Expect(uploads.Uploads).To(BeEmpty(), "no unfinished multipart upload is left")
 
 			out := filepath.Join(r.dir, "big.out")
-			Eventually(s3cli(cfg, "get", "big.bin", out)).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "get", "big.bin", out)).Should(gexec.Exit(0))
 			got, err := os.ReadFile(out)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(bytes.Equal(got, data)).To(BeTrue(), "the downloaded bytes equal the uploaded ones")
@@ -225,7 +226,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			cmd.Stdin = bytes.NewReader(data) // not a file: s3cli reads a pipe
 			s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 			Expect(err).NotTo(HaveOccurred())
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s).Should(gexec.Exit(0))
 			head, err := env.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.bucket, Key: aws.String("streamed")})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(aws.ToString(head.ETag)).To(HaveSuffix(`-3"`))
@@ -239,13 +240,13 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 		It("puts keys under folder_name and reads them back through it", func(ctx SpecContext) {
 			cfg := r.writeConfig("folder.json", map[string]any{"folder_name": "releases"})
 			src, data := r.file("f.bin", 10)
-			Eventually(s3cli(cfg, "put", src, "v1-f.bin")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "put", src, "v1-f.bin")).Should(gexec.Exit(0))
 			Expect(r.keys(ctx)).To(ConsistOf("releases/v1-f.bin"))
-			Eventually(s3cli(cfg, "exists", "v1-f.bin")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "exists", "v1-f.bin")).Should(gexec.Exit(0))
 			out := filepath.Join(r.dir, "f.out")
-			Eventually(s3cli(cfg, "get", "v1-f.bin", out)).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "get", "v1-f.bin", out)).Should(gexec.Exit(0))
 			Expect(os.ReadFile(out)).To(Equal(data))
-			Eventually(s3cli(cfg, "delete", "v1-f.bin")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "delete", "v1-f.bin")).Should(gexec.Exit(0))
 			Expect(r.keys(ctx)).To(BeEmpty())
 		})
 
@@ -256,9 +257,9 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 				r.putObject(ctx, k, "x")
 			}
 			list := s3cli(cfg, "list", "v1/")
-			Eventually(list).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(list).Should(gexec.Exit(0))
 			Expect(string(list.Out.Contents())).To(Equal("v1/a\nv1/b\n"))
-			Eventually(s3cli(cfg, "delete-recursive")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "delete-recursive")).Should(gexec.Exit(0))
 			Expect(r.keys(ctx)).To(ConsistOf("outside/a"))
 		})
 
@@ -271,8 +272,8 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			Expect(dirEntries(r.dir)).To(ConsistOf("config.json", "target.txt"))
 		})
 
-		It("fails a get into a directory that does not exist", func() {
-			r.putObject(context.Background(), "k", "v")
+		It("fails a get into a directory that does not exist", func(ctx SpecContext) {
+			r.putObject(ctx, "k", "v")
 			s := r.exits(1, "get", "k", filepath.Join(r.dir, "no-such-dir", "out"))
 			Expect(s.Err).To(gbytes.Say("creating a temporary file beside"))
 			Expect(dirEntries(r.dir)).To(ConsistOf("config.json"))
@@ -301,7 +302,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			gone := env.Name("gone")
 			cfg := r.writeConfig("gone.json", map[string]any{"bucket_name": gone})
 			s := s3cli(cfg, "exists", "k")
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+			Eventually(s).Should(gexec.Exit(1))
 			Expect(s.Err).To(gbytes.Say(`bucket does not exist: "%s"`, gone))
 		})
 	})
@@ -465,10 +466,10 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			name := env.Name("ensure")
 			fixtures.TrackBucket(deferCleanup, env.Clients.S3, name) // s3cli creates it below
 			cfg := r.writeConfig("ensure.json", map[string]any{"bucket_name": name})
-			Eventually(s3cli(cfg, "ensure-storage-exists")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "ensure-storage-exists")).Should(gexec.Exit(0))
 			_, err := env.Clients.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &name})
 			Expect(err).NotTo(HaveOccurred())
-			Eventually(s3cli(cfg, "ensure-storage-exists")).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "ensure-storage-exists")).Should(gexec.Exit(0))
 			r.exits(0, "ensure-storage-exists")
 		})
 	})
@@ -505,16 +506,16 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			// IAM is eventually consistent: a new role may not be assumable at once.
 			Eventually(func() int {
 				s := s3cli(cfg, "put", src, "by-role")
-				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit())
+				Eventually(s).Should(gexec.Exit())
 				return s.ExitCode()
-			}).WithTimeout(2 * time.Minute).WithPolling(3 * time.Second).Should(Equal(0))
+			}).WithPolling(3 * time.Second).Should(Equal(0))
 			out := filepath.Join(r.dir, "by-role.out")
-			Eventually(s3cli(cfg, "get", "by-role", out)).WithTimeout(s3cliTimeout).Should(gexec.Exit(0))
+			Eventually(s3cli(cfg, "get", "by-role", out)).Should(gexec.Exit(0))
 			Expect(os.ReadFile(out)).To(Equal(data))
 
 			if env.Target.Capabilities().EnforcesIAM {
 				s := s3cli(cfg, "delete", "by-role")
-				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+				Eventually(s).Should(gexec.Exit(1))
 				Expect(s.Err).To(gbytes.Say("AccessDenied"), "the role's policy, not the caller's, decides")
 				Expect(r.keys(ctx)).To(ContainElement("by-role"))
 			}
@@ -527,7 +528,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			cfg := r.writeConfig("gone.json", map[string]any{"bucket_name": gone})
 			src, _ := r.file("x", 10)
 			s := s3cli(cfg, "put", src, "k")
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+			Eventually(s).Should(gexec.Exit(1))
 			Expect(s.Err).To(gbytes.Say("NoSuchBucket"))
 		})
 
@@ -538,7 +539,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			src, _ := r.file("x", 10)
 			for _, args := range [][]string{{"put", src, "k"}, {"delete", "k"}, {"delete-recursive"}, {"copy", "a", "b"}} {
 				s := s3cli(cfg, args...)
-				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+				Eventually(s).Should(gexec.Exit(1))
 				Expect(s.Err).To(gbytes.Say("refused: credentials_source none is anonymous and read-only"))
 			}
 		})
@@ -554,7 +555,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			cfg := r.writeConfig("wrong.json", map[string]any{"secret_access_key": wrong})
 			src, _ := r.file("x", 10)
 			s := s3cli(cfg, "put", src, "k")
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+			Eventually(s).Should(gexec.Exit(1))
 			Expect(s.Err).To(gbytes.Say("SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId"))
 			Expect(string(s.Err.Contents())).NotTo(ContainSubstring(wrong))
 			if key, _ := r.config["access_key_id"].(string); len(key) >= 16 {
@@ -567,7 +568,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			func(changes map[string]any, message string) {
 				cfg := r.writeConfig("bad.json", changes)
 				s := s3cli(cfg, "exists", "k")
-				Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+				Eventually(s).Should(gexec.Exit(1))
 				Expect(s.Err).To(gbytes.Say(message))
 				Expect(strings.Count(string(s.Err.Contents()), "\n")).To(Equal(1))
 				if secret := r.secret(); secret != "" {
@@ -587,29 +588,12 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 			p := filepath.Join(r.dir, "broken.json")
 			Expect(os.WriteFile(p, []byte("{bucket_name: x"), 0o600)).To(Succeed())
 			s := s3cli(p, "exists", "k")
-			Eventually(s).WithTimeout(s3cliTimeout).Should(gexec.Exit(1))
+			Eventually(s).Should(gexec.Exit(1))
 			Expect(s.Err).To(gbytes.Say("config: invalid JSON at byte"))
 		})
 	})
 
 	Describe("command line", func() {
-		It("prints its version with -v", func() {
-			s := start("-v")
-			Eventually(s).Should(gexec.Exit(0))
-			Expect(s.Out).To(gbytes.Say(`^version \S+\n`))
-		})
-
-		It("prints help with -h and per command", func() {
-			s := start("-h")
-			Eventually(s).Should(gexec.Exit(0))
-			for _, c := range []string{"put", "get", "delete", "delete-recursive", "exists", "sign", "copy", "list", "properties", "ensure-storage-exists"} {
-				Expect(string(s.Out.Contents())).To(ContainSubstring("  "+c+" "), "help lists %s", c)
-				h := start(c, "-h")
-				Eventually(h).Should(gexec.Exit(0))
-				Expect(h.Out).To(gbytes.Say("Usage: s3cli -c CONFIG.json " + c))
-			}
-		})
-
 		It("exits 2 on a usage error", func() {
 			for _, args := range [][]string{{}, {"-c", r.path, "nope"}, {"-c", r.path, "put", "one-arg"}, {"exists", "k"}} {
 				s := start(args...)
@@ -617,5 +601,25 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 				Expect(s.Err).To(gbytes.Say("Run 's3cli -h' for usage."))
 			}
 		})
+	})
+})
+
+// The version and help need no bucket, so they sit outside the BeforeEach that makes one.
+var _ = Describe("s3cli command line", Label("s3cli"), func() {
+	It("prints its version with -v", func() {
+		s := start("-v")
+		Eventually(s).Should(gexec.Exit(0))
+		Expect(s.Out).To(gbytes.Say(`^version \S+\n`))
+	})
+
+	It("prints help with -h and per command", func() {
+		s := start("-h")
+		Eventually(s).Should(gexec.Exit(0))
+		for _, c := range []string{"put", "get", "delete", "delete-recursive", "exists", "sign", "copy", "list", "properties", "ensure-storage-exists"} {
+			Expect(string(s.Out.Contents())).To(ContainSubstring("  "+c+" "), "help lists %s", c)
+			h := start(c, "-h")
+			Eventually(h).Should(gexec.Exit(0))
+			Expect(h.Out).To(gbytes.Say("Usage: s3cli -c CONFIG.json " + c))
+		}
 	})
 })

@@ -62,6 +62,7 @@ func TestSuite(t *testing.T) {
 		progress = f
 	}
 	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(s3cliTimeout)
 	RunSpecs(t, "s3cli suite")
 }
 
