@@ -18,10 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -29,8 +26,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
-	"github.com/s3cli-dev/s3cli/fixtures/functions"
-	"github.com/s3cli-dev/s3cli/fixtures/names"
+	"github.com/s3cli-dev/s3cli/fixtures/credsources"
 )
 
 // Black-box specs of the built s3cli binary (env.S3CLI), run with gexec against
@@ -476,32 +472,10 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 
 	Describe("assume_role_arn", func() {
 		It("works with the credentials of the assumed role", func(ctx SpecContext) {
-			id, err := env.Clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-			Expect(err).NotTo(HaveOccurred())
-			partition := strings.Split(aws.ToString(id.Arn), ":")[1]
-			roleName := env.Name("s3cli-role")
-			// The account root lets any allowed identity of the account assume the role on AWS;
-			// the caller itself is named too, for emulators that match principals exactly.
-			trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:%s:iam::%s:root",%q]},"Action":"sts:AssumeRole"}]}`,
-				partition, aws.ToString(id.Account), functions.TrustPrincipal(aws.ToString(id.Arn)))
-			in := &iam.CreateRoleInput{
-				RoleName: &roleName, AssumeRolePolicyDocument: &trust,
-				Tags: []iamtypes.Tag{{Key: aws.String(names.TagKey), Value: aws.String(env.RunID)}},
-			}
-			if env.PermissionsBoundary != "" {
-				in.PermissionsBoundary = aws.String(env.PermissionsBoundary)
-			}
-			role, err := env.Clients.IAM.CreateRole(ctx, in)
-			Expect(err).NotTo(HaveOccurred())
-			functions.TrackRole(deferCleanup, env.Clients, roleName)
 			// The role may put and get objects of this bucket, but not delete them.
-			policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
-				{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:%[1]s:s3:::%[2]s/*"},
-				{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:%[1]s:s3:::%[2]s"}]}`, partition, r.bucket)
-			_, err = env.Clients.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &roleName, PolicyName: aws.String("s3cli"), PolicyDocument: &policy})
+			role, err := credsources.NewPutGetRole(ctx, env, "s3cli-role", r.bucket, deferCleanup)
 			Expect(err).NotTo(HaveOccurred())
-
-			cfg := r.writeConfig("role.json", map[string]any{"assume_role_arn": aws.ToString(role.Role.Arn), "assume_role_session_name": "s3cli-spec"})
+			cfg := r.writeConfig("role.json", map[string]any{"assume_role_arn": role.ARN, "assume_role_session_name": "s3cli-spec"})
 			src, data := r.file("by-role", 100)
 			// IAM is eventually consistent: a new role may not be assumable at once.
 			Eventually(func() int {
