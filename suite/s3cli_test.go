@@ -326,7 +326,8 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 	})
 
 	Describe("list", func() {
-		It("prints every key starting with a prefix, following more than one page", func(ctx SpecContext) {
+		// The suite's longest spec: scheduled first so it does not start last on one process.
+		It("prints every key starting with a prefix, following more than one page", SpecPriority(1), func(ctx SpecContext) {
 			const n = 1003 // S3 pages hold 1000 keys
 			var (
 				wg   sync.WaitGroup
