@@ -121,13 +121,20 @@ func verifyInvoke(ctx context.Context, creds aws.CredentialsProvider, r *http.Re
 }
 
 // authorizeInvoke decides whether an Invoke may run, and answers it when not. A request the
-// gateway verifies as signed with its own key runs. Any other (unsigned, another key, a wrong
+// gateway verifies as signed with its own key, or with a key of Config.Callers, runs. Any other (unsigned, another key, a wrong
 // signature) runs only when the upstream accepts strangers, as an emulator without IAM
 // enforcement does: the function runs with its execution role's credentials, so against an
 // upstream that enforces IAM the gateway enforces it too. It asks the upstream each time, so
 // switching moto's enforcement on or off takes effect at once.
 func (g *Gateway) authorizeInvoke(w http.ResponseWriter, r *http.Request, name string, payload []byte) bool {
 	refusal := verifyInvoke(r.Context(), g.creds, r, payload, time.Now())
+	// A key the gateway does not hold may be one of the callers it was given.
+	for _, c := range g.callers {
+		if refusal == nil || refusal.code != "UnrecognizedClientException" {
+			break
+		}
+		refusal = verifyInvoke(r.Context(), c, r, payload, time.Now())
+	}
 	if refusal == nil {
 		return true
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/smithy-go"
@@ -29,7 +30,8 @@ import (
 // enforcingGateway starts its own moto with a second user ("other", every right), switches IAM
 // enforcement on, and puts a gateway with the admin's key in front of it. It returns the
 // gateway, its log, and both users' key pairs.
-func enforcingGateway(t *testing.T) (g *Gateway, log *mototest.Buffer, admin, other [2]string) {
+// With trustOther the gateway is given the other user as one of its Callers.
+func enforcingGateway(t *testing.T, trustOther bool) (g *Gateway, log *mototest.Buffer, admin, other [2]string) {
 	t.Helper()
 	url := mototest.Start(t)
 	ctx := testContext(t)
@@ -49,7 +51,11 @@ func enforcingGateway(t *testing.T) (g *Gateway, log *mototest.Buffer, admin, ot
 	admin[0], admin[1] = mototest.EnforceIAM(t, url)
 
 	log = &mototest.Buffer{}
-	g, err = Start(ctx, Config{Upstream: url, AWS: config("", admin[0], admin[1]), Log: io.MultiWriter(log, t.Output())})
+	gc := Config{Upstream: url, AWS: config("", admin[0], admin[1]), Log: io.MultiWriter(log, t.Output())}
+	if trustOther {
+		gc.Callers = []aws.CredentialsProvider{credentials.NewStaticCredentialsProvider(other[0], other[1], "")}
+	}
+	g, err = Start(ctx, gc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +111,7 @@ func expectRefused(t *testing.T, r *http.Request, code, message string) {
 // signed, as Lambda demands; unsigned (curl), with another key, a wrong secret, a stale date
 // or a changed body it is refused with Lambda's error, which the SDK and the aws CLI read.
 func TestInvokeBehindAnEnforcingUpstreamNeedsTheGatewaysSignature(t *testing.T) {
-	g, log, admin, other := enforcingGateway(t)
+	g, log, admin, other := enforcingGateway(t, false)
 	cfg := config(g.URL(), admin[0], admin[1])
 	cfg.APIOptions = append(cfg.APIOptions, MotoSigningWorkaround)
 	deploy(t, cfg, "gw-auth", pkg("auth"), trustingAlso("arn:aws:iam::"+mototest.Account+":user/admin"))
@@ -186,6 +192,26 @@ func TestInvokeBehindAnEnforcingUpstreamNeedsTheGatewaysSignature(t *testing.T) 
 	}
 	if _, err := awsCLI(other); err == nil || !strings.Contains(err.Error(), "(UnrecognizedClientException)") {
 		t.Errorf("aws lambda invoke with another user's key: %v; want UnrecognizedClientException", err)
+	}
+}
+
+// TestInvokeSignedByAGivenCallerRuns: a caller the gateway was given (Config.Callers) is
+// verified with its own key and runs; a key neither it nor the gateway holds is still refused.
+func TestInvokeSignedByAGivenCallerRuns(t *testing.T) {
+	g, _, admin, other := enforcingGateway(t, true)
+	admincfg := config(g.URL(), admin[0], admin[1])
+	admincfg.APIOptions = append(admincfg.APIOptions, MotoSigningWorkaround)
+	deploy(t, admincfg, "gw-caller", pkg("caller"), trustingAlso("arn:aws:iam::"+mototest.Account+":user/admin"))
+
+	out, res := invoke(t, config(g.URL(), other[0], other[1]), "gw-caller", `{"action":"version"}`)
+	if out.StatusCode != 200 || out.FunctionError != nil || res.Version != "caller" {
+		t.Fatalf("an Invoke signed by a given caller: status %d, FunctionError %v, payload %s", out.StatusCode, aws.ToString(out.FunctionError), out.Payload)
+	}
+	_, err := lambda.NewFromConfig(config(g.URL(), "AKIANOTGIVEN00000000", "secret")).Invoke(testContext(t), &lambda.InvokeInput{
+		FunctionName: aws.String("gw-caller"), Payload: []byte(`{"action":"version"}`)})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnrecognizedClientException" {
+		t.Errorf("Invoke with a key nobody gave the gateway: %v; want UnrecognizedClientException", err)
 	}
 }
 

@@ -37,12 +37,17 @@ type Config struct {
 	AWS      aws.Config // credentials and default region of the gateway's own upstream calls
 	Log      io.Writer  // progress lines; nil = discard
 	Listen   string     // address to listen on; "" = 127.0.0.1:0
+	// Callers are further principals whose signed Invokes the gateway verifies and runs, as
+	// Lambda verifies any caller's: whoever starts the gateway knows their secrets (ci-policy
+	// invokes as the CI role it assumed). Each is asked for its credentials per request.
+	Callers []aws.CredentialsProvider
 }
 
 // Gateway is a running gateway. Close it to stop it and every function process.
 type Gateway struct {
 	upstream *url.URL
-	creds    aws.CredentialsProvider // the gateway's own; see resignBodiless
+	creds    aws.CredentialsProvider   // the gateway's own; see resignBodiless
+	callers  []aws.CredentialsProvider // Config.Callers
 	region   string
 	log      io.Writer
 	srv      *http.Server
@@ -99,6 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	g := &Gateway{
 		upstream: up,
 		creds:    cfg.AWS.Credentials,
+		callers:  cfg.Callers,
 		region:   region,
 		log:      logw,
 		url:      "http://" + ln.Addr().String(),
