@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega/gbytes"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -31,7 +33,7 @@ import (
 // enforcement on, and puts a gateway with the admin's key in front of it. It returns the
 // gateway, its log, and both users' key pairs.
 // With trustOther the gateway is given the other user as one of its Callers.
-func enforcingGateway(t *testing.T, trustOther bool) (g *Gateway, log *mototest.Buffer, admin, other [2]string) {
+func enforcingGateway(t *testing.T, trustOther bool) (g *Gateway, log *gbytes.Buffer, admin, other [2]string) {
 	t.Helper()
 	url := mototest.Start(t)
 	ctx := testContext(t)
@@ -50,7 +52,7 @@ func enforcingGateway(t *testing.T, trustOther bool) (g *Gateway, log *mototest.
 	other = [2]string{aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey)}
 	admin[0], admin[1] = mototest.EnforceIAM(t, url)
 
-	log = &mototest.Buffer{}
+	log = gbytes.NewBuffer()
 	gc := Config{Upstream: url, AWS: config("", admin[0], admin[1]), Log: io.MultiWriter(log, t.Output())}
 	if trustOther {
 		gc.Callers = []aws.CredentialsProvider{credentials.NewStaticCredentialsProvider(other[0], other[1], "")}
@@ -162,8 +164,8 @@ func TestInvokeBehindAnEnforcingUpstreamNeedsTheGatewaysSignature(t *testing.T) 
 			t.Errorf("Invoke with %s: %v; want %s %q", c.who, err, c.code, c.message)
 		}
 	}
-	if !strings.Contains(log.String(), "refused an Invoke of gw-auth") {
-		t.Errorf("the gateway did not log its refusals:\n%s", log.String())
+	if !strings.Contains(string(log.Contents()), "refused an Invoke of gw-auth") {
+		t.Errorf("the gateway did not log its refusals:\n%s", string(log.Contents()))
 	}
 
 	// The aws CLI, which scripts/invoke.sh uses, with the gateway's key and with another.
@@ -270,16 +272,16 @@ func TestListeningBeyondLoopbackWarns(t *testing.T) {
 	}
 	m := needMoto(t)
 	for listen, warns := range map[string]bool{"127.0.0.1:0": false, "0.0.0.0:0": true} {
-		var log mototest.Buffer
-		g, err := Start(testContext(t), Config{Upstream: m.url, AWS: config("", "testing", "testing"), Log: &log, Listen: listen})
+		log := gbytes.NewBuffer()
+		g, err := Start(testContext(t), Config{Upstream: m.url, AWS: config("", "testing", "testing"), Log: log, Listen: listen})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := g.Close(testContext(t)); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Contains(log.String(), "WARNING: listening on "+listen+", beyond loopback"); got != warns {
-			t.Errorf("Start with Listen %s logged:\n%s\nwant a warning: %v", listen, log.String(), warns)
+		if got := strings.Contains(string(log.Contents()), "WARNING: listening on "+listen+", beyond loopback"); got != warns {
+			t.Errorf("Start with Listen %s logged:\n%s\nwant a warning: %v", listen, string(log.Contents()), warns)
 		}
 	}
 }
