@@ -31,7 +31,7 @@ const (
 	msgInvalidToken  = "The security token included in the request is invalid."
 	msgBadSignature  = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	msgPayloadHash   = "The provided 'x-amz-content-sha256' header does not match what was computed."
-	msgOnlyOwnKey    = " The Lambda gateway verifies Invoke signatures of its own access key only: sign with the credentials it was started with."
+	msgOnlyOwnKey    = " The Lambda gateway verifies Invoke signatures of its own access key and of the callers it was given only: sign with one of those."
 	msgNoQuerySigned = "Presigned (query string) Invoke requests are not supported by the Lambda gateway: sign the Authorization header."
 )
 
@@ -66,10 +66,10 @@ func requestID() string {
 }
 
 // verifyInvoke checks that r, whose body was payload, is signed (SigV4, Authorization header)
-// with creds, the gateway's own credentials, within invokeSkew of now. It answers as Lambda
-// does: MissingAuthenticationTokenException without a signature, UnrecognizedClientException
+// with one of keys (the gateway's own credentials, then Config.Callers) within invokeSkew of
+// now. It answers as Lambda does: MissingAuthenticationTokenException without a signature, UnrecognizedClientException
 // for a key it does not know, InvalidSignatureException for a wrong or stale signature.
-func verifyInvoke(ctx context.Context, creds aws.CredentialsProvider, r *http.Request, payload []byte, now time.Time) *authError {
+func verifyInvoke(ctx context.Context, keys []aws.CredentialsProvider, r *http.Request, payload []byte, now time.Time) *authError {
 	header := r.Header.Get("Authorization")
 	if header == "" {
 		if r.URL.Query().Get("X-Amz-Signature") != "" {
@@ -99,14 +99,11 @@ func verifyInvoke(ctx context.Context, creds aws.CredentialsProvider, r *http.Re
 		return denied("InvalidSignatureException", fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 			signedAt.Format(amzDate), now.Add(invokeSkew).UTC().Format(amzDate), now.UTC().Format(amzDate)))
 	}
-	if creds == nil {
-		return denied("UnrecognizedClientException", msgInvalidToken+msgOnlyOwnKey)
-	}
-	c, err := creds.Retrieve(ctx)
+	c, found, err := signer(ctx, keys, auth.accessKeyID, r.Header.Get("X-Amz-Security-Token"))
 	if err != nil {
-		return &authError{status: http.StatusInternalServerError, code: "ServiceException", message: "gateway: retrieving its own credentials to verify the request: " + err.Error()}
+		return &authError{status: http.StatusInternalServerError, code: "ServiceException", message: "gateway: retrieving credentials to verify the request: " + err.Error()}
 	}
-	if c.AccessKeyID != auth.accessKeyID || c.SessionToken != r.Header.Get("X-Amz-Security-Token") {
+	if !found {
 		return denied("UnrecognizedClientException", msgInvalidToken+msgOnlyOwnKey)
 	}
 	sum := sha256.Sum256(payload)
@@ -120,6 +117,24 @@ func verifyInvoke(ctx context.Context, creds aws.CredentialsProvider, r *http.Re
 	return nil
 }
 
+// signer returns the credentials among keys with accessKeyID and sessionToken (nil providers
+// are skipped), and whether there is one.
+func signer(ctx context.Context, keys []aws.CredentialsProvider, accessKeyID, sessionToken string) (aws.Credentials, bool, error) {
+	for _, k := range keys {
+		if k == nil {
+			continue
+		}
+		c, err := k.Retrieve(ctx)
+		if err != nil {
+			return aws.Credentials{}, false, err
+		}
+		if c.AccessKeyID == accessKeyID && c.SessionToken == sessionToken {
+			return c, true, nil
+		}
+	}
+	return aws.Credentials{}, false, nil
+}
+
 // authorizeInvoke decides whether an Invoke may run, and answers it when not. A request the
 // gateway verifies as signed with its own key, or with a key of Config.Callers, runs. Any other (unsigned, another key, a wrong
 // signature) runs only when the upstream accepts strangers, as an emulator without IAM
@@ -127,14 +142,7 @@ func verifyInvoke(ctx context.Context, creds aws.CredentialsProvider, r *http.Re
 // upstream that enforces IAM the gateway enforces it too. It asks the upstream each time, so
 // switching moto's enforcement on or off takes effect at once.
 func (g *Gateway) authorizeInvoke(w http.ResponseWriter, r *http.Request, name string, payload []byte) bool {
-	refusal := verifyInvoke(r.Context(), g.creds, r, payload, time.Now())
-	// A key the gateway does not hold may be one of the callers it was given.
-	for _, c := range g.callers {
-		if refusal == nil || refusal.code != "UnrecognizedClientException" {
-			break
-		}
-		refusal = verifyInvoke(r.Context(), c, r, payload, time.Now())
-	}
+	refusal := verifyInvoke(r.Context(), append([]aws.CredentialsProvider{g.creds}, g.callers...), r, payload, time.Now())
 	if refusal == nil {
 		return true
 	}
