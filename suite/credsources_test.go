@@ -58,6 +58,9 @@ type credSource struct {
 	secrets func() []string
 	// refused is the source's own negative check (a token-less or wrong-token request fails).
 	refused func(ctx SpecContext)
+	// bucket, when set, is the one bucket the source's given role may use (its policy is not
+	// the spec's to make or widen): it is the allowed bucket.
+	bucket string
 	// expiring: the put is a multipart put fed through a pipe that waits past the first
 	// credentials' expiry halfway; served counts the sets handed out, firstExpiry when the
 	// first one ends.
@@ -115,22 +118,44 @@ func containerSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.I
 }
 
 func webIdentitySource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+	if env.Settings.WebIdentityRoleARN != "" {
+		return gitHubWebIdentitySource(ctx, dir)
+	}
 	if caps := env.Target.Capabilities(); !caps.Emulated {
-		Skip("offline only: on AWS the token must come from an OIDC provider the account trusts; the only one CI has is GitHub's, for the CI role, whose policy covers the denied bucket")
+		Skip("on AWS this entry needs S3CLI_WEB_IDENTITY_ROLE_ARN (the CI stack's WebIdentityRoleArn output: a role GitHub's OIDC provider may assume, its policy on S3CLI_BUCKET only) and the job's own OIDC token (permissions id-token: write)")
 	} else if env.Given.RoleARN != "" {
-		Skip("not in a rehearsal of make test-aws handed the CI stack's resources: the STS front signs the exchange with the host principal's key, and the CI role (rightly) holds no sts:AssumeRoleWithWebIdentity; the moto targets run this entry")
+		Skip("in a rehearsal handed the CI stack's resources this entry needs S3CLI_WEB_IDENTITY_ROLE_ARN (make test-ci-policy gives it): the STS front signs the exchange with the host principal's key, and the CI role (rightly) holds no sts:AssumeRoleWithWebIdentity")
 	}
 	w, err := credsources.StartWebIdentity(issuer, env.Target.Endpoint(), env.Region, env.Target.Config().Credentials, dir, deferStop)
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: w.Env(), secrets: issuer.Secrets, refused: func(ctx SpecContext) {
 		forwarded, _ := w.Exchanges()
 		Expect(forwarded).To(BeNumerically(">", 0), "s3cli never exchanged its token")
-		wrong := filepath.Join(GinkgoT().TempDir(), "wrong-token")
-		Expect(os.WriteFile(wrong, []byte("eyJhbGciOiJSUzI1NiJ9.e30.forged"), 0o600)).To(Succeed())
-		s := w.Env()
-		s["AWS_WEB_IDENTITY_TOKEN_FILE"] = wrong
-		Expect(sourceRefusal(ctx, s)).To(gbytes.Say("InvalidIdentityToken"))
+		forgedToken(ctx, w)
 	}}
+}
+
+// gitHubWebIdentitySource is the web identity entry as CI meets it on AWS: the job's own OIDC
+// token from GitHub, for the CI stack's web identity role, whose policy covers S3CLI_BUCKET
+// only; STS (AWS's, or a rehearsal's gateway) checks the token against the account's provider.
+func gitHubWebIdentitySource(ctx SpecContext, dir string) credSource {
+	s := env.Settings
+	if s.GitHubTokenURL == "" {
+		Skip("S3CLI_WEB_IDENTITY_ROLE_ARN is set but no GitHub OIDC token can be requested here: ACTIONS_ID_TOKEN_REQUEST_URL is set only in a GitHub Actions job with permissions id-token: write")
+	}
+	w, err := credsources.GitHubWebIdentity(ctx, s.GitHubTokenURL, s.GitHubTokenAuth, s.WebIdentityRoleARN, env.Target.Endpoint(), dir)
+	Expect(err).NotTo(HaveOccurred())
+	return credSource{env: w.Env(), bucket: s.Bucket, secrets: func() []string { return []string{w.Token(), s.GitHubTokenAuth} },
+		refused: func(ctx SpecContext) { forgedToken(ctx, w) }}
+}
+
+// forgedToken: with a token no trusted provider issued in place of w's, s3cli is refused.
+func forgedToken(ctx SpecContext, w *credsources.WebIdentity) {
+	wrong := filepath.Join(GinkgoT().TempDir(), "wrong-token")
+	Expect(os.WriteFile(wrong, []byte("eyJhbGciOiJSUzI1NiJ9.e30.forged"), 0o600)).To(Succeed())
+	s := w.Env()
+	s["AWS_WEB_IDENTITY_TOKEN_FILE"] = wrong
+	Expect(sourceRefusal(ctx, s)).To(gbytes.Say("InvalidIdentityToken"))
 }
 
 func chainedProfileSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
@@ -200,6 +225,12 @@ func credentialSourceSpec(ctx SpecContext, start sourceStart, widened bool) {
 	src := start(ctx, role, issuer, dir)
 	if src.ambient != ambient {
 		Skip(fmt.Sprintf("this source runs %s", map[bool]string{true: "inside the test-runner function", false: "host side"}[src.ambient]))
+	}
+	if src.bucket != "" {
+		if widened {
+			Skip("the source's role is given (the CI stack's), so its policy is not the run's to widen; the moto targets run this control")
+		}
+		allowed = src.bucket
 	}
 	environ := os.Environ()
 	if !src.ambient {

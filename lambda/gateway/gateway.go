@@ -41,6 +41,10 @@ type Config struct {
 	// Lambda verifies any caller's: whoever starts the gateway knows their secrets (ci-policy
 	// invokes as the CI role it assumed). Each is asked for its credentials per request.
 	Callers []aws.CredentialsProvider
+	// WebIdentity, when set, is the account's OIDC provider: it reports whether it issued a
+	// web identity token. The gateway then answers unsigned AssumeRoleWithWebIdentity calls
+	// as AWS does (see webIdentity); unset, they go to the upstream unchanged.
+	WebIdentity func(token string) bool
 }
 
 // Gateway is a running gateway. Close it to stop it and every function process.
@@ -48,15 +52,17 @@ type Gateway struct {
 	upstream *url.URL
 	creds    aws.CredentialsProvider   // the gateway's own; see resignBodiless
 	callers  []aws.CredentialsProvider // Config.Callers
-	region   string
-	log      io.Writer
-	srv      *http.Server
-	url      string
-	proxy    *httputil.ReverseProxy
-	exec     *runtimeapi.Executor
-	lambda   *lambda.Client
-	sts      *sts.Client
-	s3       *s3.Client
+	// trustsToken is Config.WebIdentity.
+	trustsToken func(token string) bool
+	region      string
+	log         io.Writer
+	srv         *http.Server
+	url         string
+	proxy       *httputil.ReverseProxy
+	exec        *runtimeapi.Executor
+	lambda      *lambda.Client
+	sts         *sts.Client
+	s3          *s3.Client
 
 	ctx    context.Context // asynchronous (Event) invocations; cancelled by Close
 	cancel context.CancelFunc
@@ -102,16 +108,17 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	awsCfg.BaseEndpoint = aws.String(strings.TrimRight(up.String(), "/"))
 
 	g := &Gateway{
-		upstream: up,
-		creds:    cfg.AWS.Credentials,
-		callers:  cfg.Callers,
-		region:   region,
-		log:      logw,
-		url:      "http://" + ln.Addr().String(),
-		lambda:   lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, MotoSigningWorkaround) }),
-		sts:      sts.NewFromConfig(awsCfg),
-		s3:       s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		code:     map[string]deployed{},
+		upstream:    up,
+		creds:       cfg.AWS.Credentials,
+		callers:     cfg.Callers,
+		trustsToken: cfg.WebIdentity,
+		region:      region,
+		log:         logw,
+		url:         "http://" + ln.Addr().String(),
+		lambda:      lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, MotoSigningWorkaround) }),
+		sts:         sts.NewFromConfig(awsCfg),
+		s3:          s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		code:        map[string]deployed{},
 	}
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.exec = runtimeapi.New(
@@ -178,6 +185,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(pathpkg.Clean("/"+path), "/moto-api") && !fromLoopback(r):
 		// moto's control API is unauthenticated (reset auth, dump state): never from the network.
 		writeError(w, http.StatusForbidden, "AccessDeniedException", "gateway: /moto-api is served to loopback clients only")
+		return
+	case g.trustsToken != nil && isUnsignedSTS(r):
+		g.webIdentity(w, r)
 		return
 	case r.Method == http.MethodPost && strings.HasPrefix(path, functions+"/") && strings.HasSuffix(path, "/invocations"):
 		name := strings.TrimSuffix(strings.TrimPrefix(path, functions+"/"), "/invocations")
