@@ -4,13 +4,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,7 +158,8 @@ func roleRegionConfig(bucket string) map[string]any {
 // emulator's when there is one, else the regional AWS endpoint) and every
 // option the role's policy allows.
 func roleMaximalConfig(bucket string) map[string]any {
-	host, port, useSSL := roleEndpointParts()
+	host, port, useSSL, err := env.S3HostPort()
+	Expect(err).NotTo(HaveOccurred())
 	return map[string]any{
 		"bucket_name":                           bucket,
 		"credentials_source":                    "env_or_profile",
@@ -187,38 +184,3 @@ func roleMaximalConfig(bucket string) map[string]any {
 
 // roleS3Endpoint is the S3 endpoint the function was told to use, "" on AWS.
 func roleS3Endpoint() string { return env.Target.Endpoint() }
-
-// roleEndpointParts splits the endpoint into host, port and use_ssl.
-func roleEndpointParts() (string, int, bool) {
-	ep := roleS3Endpoint()
-	if ep == "" {
-		domain := "amazonaws.com"
-		if strings.HasPrefix(env.Region, "cn-") {
-			domain = "amazonaws.com.cn"
-		}
-		return "s3." + env.Region + "." + domain, 443, true
-	}
-	if !strings.Contains(ep, "://") {
-		host := ep
-		if h, _, err := net.SplitHostPort(ep); err == nil {
-			host = h
-		}
-		scheme := "https"
-		if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-			scheme = "http"
-		}
-		ep = scheme + "://" + ep
-	}
-	u, err := url.Parse(ep)
-	Expect(err).NotTo(HaveOccurred(), "the S3 endpoint %q", ep)
-	useSSL := u.Scheme == "https"
-	port := 443
-	if !useSSL {
-		port = 80
-	}
-	if p := u.Port(); p != "" {
-		port, err = strconv.Atoi(p)
-		Expect(err).NotTo(HaveOccurred(), "the port of %q", ep)
-	}
-	return u.Hostname(), port, useSSL
-}
