@@ -47,31 +47,9 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		}
 		zip = deploymentPackage(ctx)
 
-		var err error
-		if g := env.Given; g.RoleARN != "" {
-			// make test-aws handed over its bucket and role: use them, create neither.
-			fmt.Fprintf(os.Stderr, "[suite] using the given bucket %s and execution role %s\n", g.Bucket, g.RoleARN)
-			bucket, roleARN = g.Bucket, g.RoleARN
-			Expect(bucket).NotTo(BeEmpty(), "S3CLI_ROLE_ARN is set without S3CLI_BUCKET")
-		} else {
-			bucket, err = env.CreateBucket(ctx, "fn-allowed", deferCleanup)
-			Expect(err).NotTo(HaveOccurred())
-		}
-		if denied = env.Given.DeniedBucket; denied == "" {
-			denied, err = env.CreateBucket(ctx, "fn-denied", deferCleanup)
-			Expect(err).NotTo(HaveOccurred())
-		}
-		if roleARN == "" {
-			roleName := env.Name("fn-role")
-			trustees, err := env.ExecutionRoleTrustees(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			roleARN, err = functions.CreateExecutionRole(ctx, env.Clients, roleName, []string{bucket}, functions.RoleSpec{
-				Tags:                map[string]string{names.TagKey: env.RunID},
-				Trustees:            trustees,
-				PermissionsBoundary: env.PermissionsBoundary,
-			}, deferCleanup)
-			Expect(err).NotTo(HaveOccurred())
-		}
+		r, err := functions.ProvideRunner(ctx, env, "fn", deferCleanup, os.Stderr)
+		Expect(err).NotTo(HaveOccurred())
+		bucket, denied, roleARN = r.Bucket, r.DeniedBucket, r.RoleARN
 
 		fnName = env.Name("fn")
 		DeferCleanup(fnScope.Run, NodeTimeout(2*fixtures.CleanupTimeout+5*time.Second))

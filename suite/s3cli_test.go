@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -329,33 +328,11 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 		// The suite's longest spec: scheduled first so it does not start last on one process.
 		It("prints every key starting with a prefix, following more than one page", SpecPriority(1), func(ctx SpecContext) {
 			const n = 1003 // S3 pages hold 1000 keys
-			var (
-				wg   sync.WaitGroup
-				mu   sync.Mutex
-				errs []error
-			)
-			keys := make(chan string)
-			for range 8 {
-				wg.Go(func() {
-					for k := range keys {
-						_, err := env.Clients.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.bucket, Key: aws.String(k), Body: strings.NewReader("")})
-						if err != nil {
-							mu.Lock()
-							errs = append(errs, err)
-							mu.Unlock()
-						}
-					}
-				})
-			}
-			want := make([]string, 0, n)
+			want := make([]string, n)
 			for i := range n {
-				k := fmt.Sprintf("page-%04d", i)
-				want = append(want, k)
-				keys <- k
+				want[i] = fmt.Sprintf("page-%04d", i)
 			}
-			close(keys)
-			wg.Wait()
-			Expect(errs).To(BeEmpty())
+			Expect(fixtures.PutEmptyObjects(ctx, env.Clients.S3, r.bucket, want)).To(Succeed())
 			r.putObject(ctx, "q-outside", "x")
 
 			s := r.exits(0, "list", "page-")
