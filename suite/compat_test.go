@@ -22,6 +22,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Compatibility with cloudfoundry/bosh-s3cli and the s3 provider of
@@ -144,7 +145,7 @@ func targetVerifiesPresignedURLs(ctx context.Context, r *s3cliRun) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-var _ = Describe("s3cli compat", Label("s3cli"), func() {
+var _ = Describe("s3cli compat", Label(names.LabelS3CLI), func() {
 	var r *s3cliRun
 
 	BeforeEach(func(ctx SpecContext) {

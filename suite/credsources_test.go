@@ -19,6 +19,7 @@ import (
 
 	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/credsources"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Every way s3cli with credentials_source env_or_profile meets a role's credentials. The Lambda
@@ -28,24 +29,24 @@ import (
 var _ = Describe("Credential sources", func() {
 	DescribeTable("s3cli with role credentials from",
 		func(ctx SpecContext, start sourceStart) { credentialSourceSpec(ctx, start, false) },
-		Entry("the Lambda execution role (environment variables)", Label("iam-role"), lambdaRoleSource, SpecTimeout(3*time.Minute)),
-		Entry("an EC2 instance profile through IMDSv2", Label("credential-sources"), imdsSource, SpecTimeout(4*time.Minute)),
-		Entry("a container credentials endpoint (ECS, EKS Pod Identity)", Label("credential-sources"), containerSource, SpecTimeout(3*time.Minute)),
-		Entry("a web identity token (GitHub OIDC, EKS IRSA)", Label("credential-sources"), webIdentitySource, SpecTimeout(3*time.Minute)),
-		Entry("a shared profile chaining role_arn to a source_profile", Label("credential-sources"), chainedProfileSource, SpecTimeout(3*time.Minute)),
-		Entry("a shared profile with credential_process", Label("credential-sources"), processProfileSource, SpecTimeout(3*time.Minute)),
-		Entry("credentials that expire during a multipart put", Label("credential-sources"), expiringSource, SpecTimeout(4*time.Minute)),
+		Entry("the Lambda execution role (environment variables)", Label(names.LabelIAMRole), lambdaRoleSource, SpecTimeout(3*time.Minute)),
+		Entry("an EC2 instance profile through IMDSv2", Label(names.LabelCredentialSources), imdsSource, SpecTimeout(4*time.Minute)),
+		Entry("a container credentials endpoint (ECS, EKS Pod Identity)", Label(names.LabelCredentialSources), containerSource, SpecTimeout(3*time.Minute)),
+		Entry("a web identity token (GitHub OIDC, EKS IRSA)", Label(names.LabelCredentialSources), webIdentitySource, SpecTimeout(3*time.Minute)),
+		Entry("a shared profile chaining role_arn to a source_profile", Label(names.LabelCredentialSources), chainedProfileSource, SpecTimeout(3*time.Minute)),
+		Entry("a shared profile with credential_process", Label(names.LabelCredentialSources), processProfileSource, SpecTimeout(3*time.Minute)),
+		Entry("credentials that expire during a multipart put", Label(names.LabelCredentialSources), expiringSource, SpecTimeout(4*time.Minute)),
 	)
 
 	// The negative control above proves something only if it can fail: with the role's policy
 	// widened to the denied bucket, the same put there must succeed.
 	DescribeTable("the denied-bucket check fails once the role's policy is widened to that bucket, for credentials from",
 		func(ctx SpecContext, start sourceStart) { credentialSourceSpec(ctx, start, true) },
-		Entry("an EC2 instance profile through IMDSv2", Label("credential-sources"), imdsSource, SpecTimeout(4*time.Minute)),
-		Entry("a container credentials endpoint", Label("credential-sources"), containerSource, SpecTimeout(3*time.Minute)),
-		Entry("a web identity token", Label("credential-sources"), webIdentitySource, SpecTimeout(3*time.Minute)),
-		Entry("a shared profile chaining role_arn to a source_profile", Label("credential-sources"), chainedProfileSource, SpecTimeout(3*time.Minute)),
-		Entry("a shared profile with credential_process", Label("credential-sources"), processProfileSource, SpecTimeout(3*time.Minute)),
+		Entry("an EC2 instance profile through IMDSv2", Label(names.LabelCredentialSources), imdsSource, SpecTimeout(4*time.Minute)),
+		Entry("a container credentials endpoint", Label(names.LabelCredentialSources), containerSource, SpecTimeout(3*time.Minute)),
+		Entry("a web identity token", Label(names.LabelCredentialSources), webIdentitySource, SpecTimeout(3*time.Minute)),
+		Entry("a shared profile chaining role_arn to a source_profile", Label(names.LabelCredentialSources), chainedProfileSource, SpecTimeout(3*time.Minute)),
+		Entry("a shared profile with credential_process", Label(names.LabelCredentialSources), processProfileSource, SpecTimeout(3*time.Minute)),
 	)
 })
 

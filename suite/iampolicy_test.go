@@ -23,7 +23,7 @@ import (
 // make test-iam-policy (-ginkgo.label-filter=iam-policy): the execution role's policy from
 // scripts/template.yaml is least privilege, proven by running the iam-role specs inside the
 // function (through the gateway, IAM enforced) once per action with that action removed.
-var _ = Describe("The execution role's policy", Label("iam-policy"), Ordered, func() {
+var _ = Describe("The execution role's policy", Label(names.LabelIAMPolicy), Ordered, func() {
 	var (
 		zip                 []byte
 		bucket, denied      string
@@ -38,7 +38,7 @@ var _ = Describe("The execution role's policy", Label("iam-policy"), Ordered, fu
 	BeforeAll(func(ctx SpecContext) {
 		// Only a label filter that demands iam-policy runs these (make test-iam-policy): they
 		// invoke the function once per action of the policy.
-		if filter := GinkgoLabelFilter(); Label().MatchesLabelFilter(filter) || !Label("iam-policy").MatchesLabelFilter(filter) {
+		if filter := GinkgoLabelFilter(); Label().MatchesLabelFilter(filter) || !Label(names.LabelIAMPolicy).MatchesLabelFilter(filter) {
 			Skip("selected only by make test-iam-policy (-ginkgo.label-filter=iam-policy): one function invocation per action of the execution role's policy")
 		}
 		caps := env.Target.Capabilities()

@@ -19,13 +19,14 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // These specs run inside the test-runner Lambda function (S3CLI_TARGET=ambient),
 // where the execution role is the only source of credentials. The function's
 // handler passes the event on as S3CLI_BUCKET, S3CLI_DENIED_BUCKET,
 // S3CLI_IAM_ENFORCED and S3CLI_S3_HOST.
-var _ = Describe("s3cli with the execution role's credentials", Label("iam-role"), func() {
+var _ = Describe("s3cli with the execution role's credentials", Label(names.LabelIAMRole), func() {
 	var bucket string
 
 	BeforeEach(func() {

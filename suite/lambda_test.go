@@ -27,7 +27,7 @@ import (
 // lambdaFunctionTimeout is long enough for a cold start and the iam-role specs.
 const lambdaFunctionTimeout = 300 * time.Second
 
-var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, func() {
+var _ = Describe("The test-runner Lambda function", Label(names.LabelLambda), Ordered, func() {
 	var (
 		zip            []byte
 		bucket, denied string
@@ -151,7 +151,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 	}, SpecTimeout(5*time.Minute))
 
 	It("reports a failing spec as an unhandled error naming the spec", func(ctx SpecContext) {
-		inv, err := functions.Invoke(ctx, env.Clients, fnName, lambdaEvent(bucket, denied, "canary-failure"))
+		inv, err := functions.Invoke(ctx, env.Clients, fnName, lambdaEvent(bucket, denied, names.LabelCanaryFailure))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(inv.StatusCode).To(Equal(int32(200)))
 		Expect(inv.FunctionError).To(Equal("Unhandled"), "payload %s", inv.Payload)
@@ -171,7 +171,7 @@ var _ = Describe("The test-runner Lambda function", Label("lambda"), Ordered, fu
 		_, err := functions.Deploy(ctx, env.Clients, short, roleARN, zip, deferCleanup, opts...)
 		Expect(err).NotTo(HaveOccurred())
 
-		inv, err := functions.Invoke(ctx, env.Clients, short, lambdaEvent(bucket, denied, "canary-timeout"))
+		inv, err := functions.Invoke(ctx, env.Clients, short, lambdaEvent(bucket, denied, names.LabelCanaryTimeout))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(inv.FunctionError).To(Equal("Unhandled"), "payload %s", inv.Payload)
 		Expect(string(inv.Payload)+inv.LogTail).To(ContainSubstring("Task timed out after 1.00 seconds"),

@@ -62,7 +62,7 @@ func startPackageBuild(given string) *packageBuild {
 	if given != "" {
 		return nil
 	}
-	if cfg, _ := GinkgoConfiguration(); len(cfg.FocusStrings)+len(cfg.FocusFiles) > 0 || !Label("lambda").MatchesLabelFilter(GinkgoLabelFilter()) {
+	if cfg, _ := GinkgoConfiguration(); len(cfg.FocusStrings)+len(cfg.FocusFiles) > 0 || !Label(names.LabelLambda).MatchesLabelFilter(GinkgoLabelFilter()) {
 		return nil // a narrowed run: the lambda specs, if selected, build it themselves
 	}
 	root, err := pack.ModuleRoot(".")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/faultserver"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Black-box specs of s3cli's safety: destinations that are not regular files,
@@ -50,7 +51,7 @@ func s3cliStallLimited(config string, args ...string) *gexec.Session {
 	return s
 }
 
-var _ = Describe("s3cli safety", Label("s3cli"), func() {
+var _ = Describe("s3cli safety", Label(names.LabelS3CLI), func() {
 	Describe("get to a destination that is not a regular file", func() {
 		var (
 			r    *s3cliRun

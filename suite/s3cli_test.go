@@ -26,6 +26,7 @@ import (
 
 	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/credsources"
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // Black-box specs of the built s3cli binary (env.S3CLI), run with gexec against
@@ -165,7 +166,7 @@ func skipUnlessTargetVerifiesSlashesInQueries(ctx context.Context, r *s3cliRun) 
 	Expect(err).NotTo(HaveOccurred())
 }
 
-var _ = Describe("s3cli", Label("s3cli"), func() {
+var _ = Describe("s3cli", Label(names.LabelS3CLI), func() {
 	var r *s3cliRun
 
 	BeforeEach(func(ctx SpecContext) {
@@ -557,7 +558,7 @@ var _ = Describe("s3cli", Label("s3cli"), func() {
 })
 
 // The version and help need no bucket, so they sit outside the BeforeEach that makes one.
-var _ = Describe("s3cli command line", Label("s3cli"), func() {
+var _ = Describe("s3cli command line", Label(names.LabelS3CLI), func() {
 	It("prints its version with -v", func() {
 		s := start("-v")
 		Eventually(s).Should(gexec.Exit(0))

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/s3cli-dev/s3cli/fixtures/names"
 )
 
 // DefaultLabelFilter selects the specs that need the execution role's credentials.
-const DefaultLabelFilter = "iam-role"
+const DefaultLabelFilter = names.LabelIAMRole
 
 // Event is the invocation payload.
 type Event struct {
