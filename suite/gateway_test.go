@@ -3,10 +3,11 @@
 package suite
 
 import (
+	"github.com/s3cli-dev/s3cli/fixtures/targets"
 	"github.com/s3cli-dev/s3cli/lambda/gateway"
 )
 
-// The moto targets cannot run provided.al2023 functions; the Lambda gateway runs them
-// locally and forwards every other request to moto unchanged. Kept in a file of its own so
-// the function's build of the suite can leave the gateway out.
-func init() { lambdaGateway = gateway.Front(progressOut{}) }
+// lambdaGateway puts the Lambda gateway in front of the moto targets, which cannot run
+// provided.al2023 functions: it runs them locally and forwards every other request to moto
+// unchanged. The function's build of the suite leaves it out (function_build_test.go).
+var lambdaGateway targets.LambdaGatewayFunc = gateway.Front(progressOut{})

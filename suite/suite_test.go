@@ -21,10 +21,6 @@ import (
 // SynchronizedBeforeSuite is done. Specs reach the target only through it.
 var env *fixtures.Env
 
-// lambdaGateway, when set, puts the Lambda gateway in front of moto targets so they run
-// functions (Capabilities().RunsLambda becomes true). The single place to wire lambda/gateway.
-var lambdaGateway targets.LambdaGatewayFunc
-
 // startedTarget is the target process 1 started; the other processes attach to it.
 var startedTarget targets.Target
 
