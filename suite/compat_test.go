@@ -35,8 +35,7 @@ type peerShape func(p fixtures.PeerEndpoint) any
 
 func boshShape(change func(*fixtures.BoshS3CLIConfig)) peerShape {
 	return func(p fixtures.PeerEndpoint) any {
-		c := fixtures.BoshS3CLIConfig{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey,
-			BucketName: p.BucketName, Host: p.Host, Port: p.Port, UseSSL: p.UseSSL, Region: p.Region}
+		c := boshFields(p)
 		if change != nil {
 			change(&c)
 		}
@@ -46,13 +45,18 @@ func boshShape(change func(*fixtures.BoshS3CLIConfig)) peerShape {
 
 func storageShape(change func(*fixtures.StorageCLIS3Config)) peerShape {
 	return func(p fixtures.PeerEndpoint) any {
-		c := fixtures.StorageCLIS3Config{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey,
-			BucketName: p.BucketName, Host: p.Host, Port: p.Port, UseSSL: p.UseSSL, Region: p.Region}
+		c := fixtures.StorageCLIS3Config{BoshS3CLIConfig: boshFields(p)}
 		if change != nil {
 			change(&c)
 		}
 		return &c
 	}
+}
+
+// boshFields are the keys both peers share, set for the target's bucket.
+func boshFields(p fixtures.PeerEndpoint) fixtures.BoshS3CLIConfig {
+	return fixtures.BoshS3CLIConfig{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey,
+		BucketName: p.BucketName, Host: p.Host, Port: p.Port, UseSSL: p.UseSSL, Region: p.Region}
 }
 
 // peerRun is a spec's run of s3cli with a peer's config: flags go before the command
@@ -96,25 +100,19 @@ func (p *peerRun) run(config string, want int, args ...string) *gexec.Session {
 }
 
 func setFolder(folder string) func(any) {
-	return func(v any) {
-		switch c := v.(type) {
-		case *fixtures.BoshS3CLIConfig:
-			c.FolderName = folder
-		case *fixtures.StorageCLIS3Config:
-			c.FolderName = folder
-		}
-	}
+	return func(v any) { shared(v).FolderName = folder }
 }
 
 func setBucket(bucket string) func(any) {
-	return func(v any) {
-		switch c := v.(type) {
-		case *fixtures.BoshS3CLIConfig:
-			c.BucketName = bucket
-		case *fixtures.StorageCLIS3Config:
-			c.BucketName = bucket
-		}
+	return func(v any) { shared(v).BucketName = bucket }
+}
+
+// shared is the keys both peers' structs hold, of either.
+func shared(v any) *fixtures.BoshS3CLIConfig {
+	if c, ok := v.(*fixtures.StorageCLIS3Config); ok {
+		return &c.BoshS3CLIConfig
 	}
+	return v.(*fixtures.BoshS3CLIConfig)
 }
 
 // exitsWith runs s3cli with config and waits for exit code want.

@@ -137,22 +137,7 @@ func TestBuildWithVersionSetsS3CLIVersion(t *testing.T) {
 	ctx := buildCtx(t)
 	mod := fixtureModule(t)
 	dir := t.TempDir()
-	plain, err := Build(ctx, mod, filepath.Join(dir, "plain.zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	versioned, err := Build(ctx, mod, filepath.Join(dir, "versioned.zip"), WithVersion("1.2.3"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plain.CodeSHA256 == versioned.CodeSHA256 {
-		t.Error("the version did not change the package")
-	}
-	zr, err := zip.OpenReader(versioned.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
+	zr := changedPackage(t, ctx, mod, WithVersion("1.2.3"))
 	exe := filepath.Join(dir, "s3cli")
 	rc, err := zr.Open("s3cli")
 	if err != nil {
@@ -322,23 +307,7 @@ func TestBuildWithSuiteCompilesThatPackageAsIntegrationTest(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(other, "mysuite_test.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	def, err := Build(ctx, mod, filepath.Join(dir, "default.zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine, err := Build(ctx, mod, filepath.Join(dir, "mine.zip"), WithSuite("./mysuite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if def.CodeSHA256 == mine.CodeSHA256 {
-		t.Error("WithSuite did not change the package")
-	}
-	zr, err := zip.OpenReader(mine.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
+	zr := changedPackage(t, ctx, mod, WithSuite("./mysuite"))
 	var names []string
 	for _, f := range zr.File {
 		names = append(names, f.Name)
@@ -368,4 +337,28 @@ func TestBuildWithSuiteRejectsAPackageWithoutTests(t *testing.T) {
 	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
 		t.Errorf("a zip was written despite the error: %v", statErr)
 	}
+}
+
+// changedPackage builds mod's package without and with opt, expects opt to change it, and
+// returns the changed package opened (closed at the end of the test).
+func changedPackage(t *testing.T, ctx context.Context, mod string, opt Option) *zip.ReadCloser {
+	t.Helper()
+	dir := t.TempDir()
+	plain, err := Build(ctx, mod, filepath.Join(dir, "plain.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := Build(ctx, mod, filepath.Join(dir, "changed.zip"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.CodeSHA256 == changed.CodeSHA256 {
+		t.Error("the option did not change the package")
+	}
+	zr, err := zip.OpenReader(changed.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { zr.Close() })
+	return zr
 }
