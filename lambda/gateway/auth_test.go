@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -57,17 +56,7 @@ func enforcingGateway(t *testing.T, trustOther bool) (g *Gateway, log *gbytes.Bu
 	if trustOther {
 		gc.Callers = []aws.CredentialsProvider{credentials.NewStaticCredentialsProvider(other[0], other[1], "")}
 	}
-	g, err = Start(ctx, gc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := g.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	g = startWith(t, gc)
 	return g, log, admin, other
 }
 

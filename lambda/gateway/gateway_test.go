@@ -133,7 +133,13 @@ func testContext(t *testing.T) context.Context {
 // startGateway starts a gateway in front of m and closes it at the end of the test.
 func startGateway(t *testing.T, m *moto, cfg aws.Config) *Gateway {
 	t.Helper()
-	g, err := Start(testContext(t), Config{Upstream: m.url, AWS: cfg, Log: t.Output()})
+	return startWith(t, Config{Upstream: m.url, AWS: cfg, Log: t.Output()})
+}
+
+// startWith starts a gateway with c and closes it at the end of the test.
+func startWith(t *testing.T, c Config) *Gateway {
+	t.Helper()
+	g, err := Start(testContext(t), c)
 	if err != nil {
 		t.Fatal(err)
 	}

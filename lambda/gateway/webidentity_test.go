@@ -36,11 +36,7 @@ func TestWebIdentityExchangeIsCheckedAndSignedByTheGateway(t *testing.T) {
 	if _, err := exchange(m.url, trusted); err == nil {
 		t.Fatal("the IAM-enforcing moto answered an unsigned AssumeRoleWithWebIdentity: the gateway's signature would prove nothing")
 	}
-	g, err := Start(ctx, Config{Upstream: m.url, AWS: admin, Log: t.Output(), WebIdentity: func(token string) bool { return token == trusted }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Close(ctx) })
+	g := startWith(t, Config{Upstream: m.url, AWS: admin, Log: t.Output(), WebIdentity: func(token string) bool { return token == trusted }})
 
 	out, err := exchange(g.URL(), trusted)
 	if err != nil {
