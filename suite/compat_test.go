@@ -341,8 +341,10 @@ var _ = Describe("s3cli compat", Label(names.LabelS3CLI), func() {
 		DescribeTable("removes the .part file of an interrupted get, keeps the old target, and exits 128+signal",
 			func(ctx SpecContext, sig syscall.Signal, code int, name string) {
 				cfg := r.writeConfig("slow.json", slow)
-				src, _ := r.file("big.bin", 48<<20)
-				exitsWith(cfg, 0, "put", src, "big")
+				// 24 ranged GETs of 1 MiB, one at a time: the signal lands while they run.
+				_, data := r.file("big.bin", 24<<20)
+				_, err := env.Clients.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.bucket, Key: aws.String("big"), Body: bytes.NewReader(data)})
+				Expect(err).NotTo(HaveOccurred())
 				dir := filepath.Join(r.dir, "download")
 				Expect(os.Mkdir(dir, 0o755)).To(Succeed())
 				target := filepath.Join(dir, "target")

@@ -75,7 +75,7 @@ type credSource struct {
 type sourceStart func(ctx SpecContext, role *credsources.Role, issuer *credsources.Issuer, dir string) credSource
 
 // expiringLifetime is how long each set of the expiring source lasts.
-const expiringLifetime = 3 * time.Second
+const expiringLifetime = 2 * time.Second
 
 func lambdaRoleSource(SpecContext, *credsources.Role, *credsources.Issuer, string) credSource {
 	return credSource{ambient: true, secrets: func() []string {

@@ -26,7 +26,7 @@ import (
 
 // stallLimit is the S3CLI_STALL_TIMEOUT the stalled-server specs give s3cli
 // (default 60 s), so that they run in seconds.
-const stallLimit = "2s"
+const stallLimit = "1s"
 
 // device makes a private character device node (major, minor) in dir: a get
 // that replaced the machine's /dev/null or /dev/full would break it for
@@ -166,14 +166,14 @@ var _ = Describe("s3cli safety", Label(names.LabelS3CLI), func() {
 			Expect(os.WriteFile(src, make([]byte, 64<<20), 0o644)).To(Succeed()) // more than socket buffers hold
 			s := s3cliStallLimited(cfg(srv, map[string]any{"multipart_upload": false}), "put", src, "k")
 			Eventually(s).WithTimeout(bound).Should(gexec.Exit(1))
-			Expect(s.Err).To(gbytes.Say(`^s3cli: put "k": no progress for 2s: the server stopped reading the request\n$`))
+			Expect(s.Err).To(gbytes.Say(`^s3cli: put "k": no progress for ` + stallLimit + `: the server stopped reading the request\n$`))
 		})
 
 		It("fails exists against a server that never answers within the stall limit, saying so", func() {
 			srv := start(faultserver.NeverAnswers)
 			s := s3cliStallLimited(cfg(srv, nil), "exists", "k")
 			Eventually(s).WithTimeout(bound).Should(gexec.Exit(1))
-			Expect(s.Err).To(gbytes.Say(`^s3cli: exists "k": no progress for 2s: the server took the request and sent no answer\n$`))
+			Expect(s.Err).To(gbytes.Say(`^s3cli: exists "k": no progress for ` + stallLimit + `: the server took the request and sent no answer\n$`))
 		})
 
 		It("fails a get whose body stops within the stall limit and leaves no file", func() {
@@ -181,7 +181,7 @@ var _ = Describe("s3cli safety", Label(names.LabelS3CLI), func() {
 			dir := GinkgoT().TempDir()
 			s := s3cliStallLimited(cfg(srv, nil), "get", "k", filepath.Join(dir, "out"))
 			Eventually(s).WithTimeout(bound).Should(gexec.Exit(1))
-			Expect(s.Err).To(gbytes.Say(`^s3cli: get "k": .*no progress for 2s: the answer stopped arriving\n$`))
+			Expect(s.Err).To(gbytes.Say(`^s3cli: get "k": .*no progress for ` + stallLimit + `: the answer stopped arriving\n$`))
 			Expect(dirEntries(dir)).To(BeEmpty())
 		})
 	})
