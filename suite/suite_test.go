@@ -66,6 +66,14 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s, err := settings.FromEnv(os.Getenv)
 	Expect(err).NotTo(HaveOccurred(), "reading the run's settings")
 	pkg := startPackageBuild(s.Package) // in the background, while the target starts and specs run
+	var s3cli string
+	var s3cliErr error
+	s3cliBuilt := make(chan struct{}) // s3cli builds while the target starts
+	go func() {
+		defer close(s3cliBuilt)
+		s3cli, s3cliErr = s3cliBinary(s.S3CLIBin)
+	}()
+	DeferCleanup(func() { <-s3cliBuilt; gexec.CleanupBuildArtifacts() }) // however the start ends
 	// make test-aws names the run (S3CLI_RUN_ID), so its sweep and artifacts find what the suite made.
 	opts := targets.OptionsFrom(s)
 	opts.LambdaGateway = lambdaGateway
@@ -85,9 +93,8 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	fmt.Fprintf(progress, "[suite] run %s target %s\n", opts.RunID, t.Summary())
 	zip := pkg.neededBy(t) // stopped now when the target runs no functions
 
-	s3cli, err := s3cliBinary(s.S3CLIBin)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(gexec.CleanupBuildArtifacts)
+	<-s3cliBuilt
+	Expect(s3cliErr).NotTo(HaveOccurred())
 
 	runEnv := fixtures.NewEnv(t, s, s3cli)
 	DeferCleanup(expectNoLeftovers, runEnv, NodeTimeout(2*time.Minute))
@@ -124,12 +131,11 @@ func s3cliBinary(p string) (string, error) {
 		return p, nil
 	}
 	start := time.Now()
-	fmt.Fprintf(progress, "[suite] building s3cli (%s)...", s3cliPackage)
 	p, err := gexec.Build(s3cliPackage)
 	if err != nil {
-		fmt.Fprintf(progress, " failed after %s\n", time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(progress, "[suite] building s3cli (%s) failed after %s\n", s3cliPackage, time.Since(start).Round(100*time.Millisecond))
 		return "", fmt.Errorf("building s3cli from %s (set S3CLI_BIN to use a built binary): %w", s3cliPackage, err)
 	}
-	fmt.Fprintf(progress, " done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(progress, "[suite] built s3cli (%s) in %s\n", s3cliPackage, time.Since(start).Round(100*time.Millisecond))
 	return p, nil
 }
