@@ -28,6 +28,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/s3cli-dev/s3cli/lambda/procgroup"
 )
 
 // Run is one measured child process.
@@ -42,18 +44,17 @@ type Run struct {
 func Exec(ctx context.Context, env []string, name string, args ...string) (Run, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.Command(name, args...)
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	p, err := procgroup.Start(ctx, cmd)
+	if err != nil {
 		return Run{}, fmt.Errorf("%s %v: %w", name, args, err)
 	}
-	peak := watchPeakRSS(cmd.Process.Pid)
-	err := cmd.Wait()
+	peak := watchPeakRSS(p.Pid())
+	err = p.Wait()
 	wall := time.Since(start)
 	if err != nil {
 		return Run{}, fmt.Errorf("%s %v: %w: %s", name, args, err, bytes.TrimSpace(out.Bytes()))
@@ -244,8 +245,7 @@ func lastLines(b []byte, n int) string {
 // Server is an S3 server the benchmark runs as a child process.
 type Server struct {
 	URL  string
-	cmd  *exec.Cmd
-	done chan error
+	proc *procgroup.Process
 }
 
 // StartVersitygw runs versitygw on a free loopback port with its POSIX backend
@@ -258,14 +258,13 @@ func StartVersitygw(ctx context.Context, bin, dataDir, access, secret string) (*
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "--access", access, "--secret", secret, "--port", addr, "--quiet", "posix", dataDir)
 	cmd.Env = baseEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	p, err := procgroup.Start(context.WithoutCancel(ctx), cmd, procgroup.WithStopSignal(syscall.SIGTERM))
+	if err != nil {
 		return nil, fmt.Errorf("starting versitygw: %w", err)
 	}
-	s := &Server{URL: "http://" + addr, cmd: cmd, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait() }()
+	s := &Server{URL: "http://" + addr, proc: p}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -274,8 +273,8 @@ func StartVersitygw(ctx context.Context, bin, dataDir, access, secret string) (*
 			return s, nil
 		}
 		select {
-		case err := <-s.done:
-			return nil, fmt.Errorf("versitygw exited before it answered: %v: %s", err, bytes.TrimSpace(out.Bytes()))
+		case <-p.Done():
+			return nil, fmt.Errorf("versitygw exited before it answered: %v: %s", p.Err(), bytes.TrimSpace(out.Bytes()))
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
@@ -288,16 +287,8 @@ func StartVersitygw(ctx context.Context, bin, dataDir, access, secret string) (*
 	}
 }
 
-// Stop ends the server's process group: SIGTERM, SIGKILL after 5 s, and waits.
-func (s *Server) Stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
+// Stop ends the server's process group: SIGTERM, SIGKILL after procgroup's grace, and waits.
+func (s *Server) Stop() { _ = s.proc.Stop(context.Background()) }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
