@@ -22,7 +22,7 @@ if (($# == 0)); then set -- moto-process moto; fi
 declare -A marks=(
   # process 1 starts the package build in the background at the very start of the suite
   [package]='\[suite\] building the Lambda deployment package in the background'
-  [s3cli]='\[suite\] building s3cli .*done in'
+  [s3cli]='\[suite\] built s3cli '
   [invoke]='runtimeapi: started an environment of'
 )
 emulator_mark() {
