@@ -137,9 +137,14 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 				g.logf("gateway: re-signed %s %s with the payload hash header (moto SigV4 workaround)", pr.In.Method, pr.In.URL.Path)
 			}
 		},
-		Transport:      transport,
-		FlushInterval:  -1,
-		ModifyResponse: g.captureCode,
+		Transport:     transport,
+		FlushInterval: -1,
+		ModifyResponse: func(resp *http.Response) error {
+			if err := bufferSmall(resp); err != nil {
+				return err
+			}
+			return g.captureCode(resp)
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeError(w, http.StatusBadGateway, "ServiceException", fmt.Sprintf("gateway: forwarding %s %s to %s: %v", r.Method, r.URL.Path, up.Host, err))
 		},

@@ -26,11 +26,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func shell(script string) *exec.Cmd { return exec.Command("sh", "-c", script) }
 
 func TestStopSendsTheStopSignalFirst(t *testing.T) {
-	p, err := Start(context.Background(), shell(`trap 'echo got INT; exit 3' INT; echo ready; while :; do sleep 0.05; done`), WithTail(1024), WithGrace(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the child to be ready", func() bool { return strings.Contains(p.Tail(), "ready") })
+	p := startReady(t, `trap 'echo got INT; exit 3' INT; echo ready; while :; do sleep 0.05; done`, WithGrace(5*time.Second))
 	start := time.Now()
 	if err := p.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -50,11 +46,7 @@ func TestStopSendsTheStopSignalFirst(t *testing.T) {
 }
 
 func TestStopKillsAChildThatIgnoresTheSignalAfterTheGrace(t *testing.T) {
-	p, err := Start(context.Background(), shell(`trap '' INT TERM; echo ready; sleep 30`), WithTail(1024), WithGrace(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the child to be ready", func() bool { return strings.Contains(p.Tail(), "ready") })
+	p := startReady(t, `trap '' INT TERM; echo ready; sleep 30`, WithGrace(300*time.Millisecond))
 	start := time.Now()
 	if err := p.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -159,4 +151,15 @@ func TestTailKeepsTheEnd(t *testing.T) {
 	if got := b.String(); got != "defg" {
 		t.Errorf("tail = %q, want defg", got)
 	}
+}
+
+// startReady starts script with a tail and opts and waits until it has printed "ready".
+func startReady(t *testing.T, script string, opts ...Option) *Process {
+	t.Helper()
+	p, err := Start(context.Background(), shell(script), append([]Option{WithTail(1024)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child to be ready", func() bool { return strings.Contains(p.Tail(), "ready") })
+	return p
 }
