@@ -1,10 +1,13 @@
 package suite
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/settings"
 	"github.com/s3cli-dev/s3cli/fixtures/targets"
+	"github.com/s3cli-dev/s3cli/lambda/pack"
 )
 
 // env is the run's fixture environment, ready in every parallel process once
@@ -121,6 +125,22 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	DeferCleanup(expectTrackedRemoved) // in every process, after its specs' cleanups
 }, NodeTimeout(10*time.Minute))
 
+// buildS3CLI builds s3cli to bin/suite/s3cli of the module: a fixed path, so that an
+// unchanged s3cli is not linked again (go build keeps an output whose build ID matches).
+func buildS3CLI() (string, error) {
+	root, err := pack.ModuleRoot(".")
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(root, "bin", "suite", "s3cli")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", p, s3cliPackage).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w: %s", err, out)
+	}
+	return p, nil
+}
+
 // s3cliBinary returns S3CLI_BIN when set (inside the Lambda function the binary sits beside
 // the suite), else builds the s3cli package with gexec.
 func s3cliBinary(p string) (string, error) {
@@ -131,7 +151,7 @@ func s3cliBinary(p string) (string, error) {
 		return p, nil
 	}
 	start := time.Now()
-	p, err := gexec.Build(s3cliPackage)
+	p, err := buildS3CLI()
 	if err != nil {
 		fmt.Fprintf(progress, "[suite] building s3cli (%s) failed after %s\n", s3cliPackage, time.Since(start).Round(100*time.Millisecond))
 		return "", fmt.Errorf("building s3cli from %s (set S3CLI_BIN to use a built binary): %w", s3cliPackage, err)
