@@ -1,30 +1,14 @@
 package pack
 
 import (
-	"context"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 // suiteDeps lists the packages integration.test links when built with tags.
 func suiteDeps(t *testing.T, tags string) []string {
 	t.Helper()
-	root, err := ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-test", "-tags", tags, "./suite")
-	cmd.Dir = root
-	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -tags %s ./suite: %v", tags, err)
-	}
-	return strings.Fields(string(out))
+	return goList(t, "CGO_ENABLED=0 GOOS=linux GOARCH=amd64", "-deps", "-test", "-tags", tags, "./suite")
 }
 
 func containerDeps(pkgs []string) []string {
