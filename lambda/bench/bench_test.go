@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/s3cli-dev/s3cli/lambda/procgroup"
 	"github.com/s3cli-dev/s3cli/lambda/runtimeapi"
 )
 
@@ -199,14 +200,12 @@ func startRIE(rie, bootstrap string) (url string, stop func(), err error) {
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", front, "--runtime-api-address", api, bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_TIMEOUT=10", "LOG_LEVEL=error"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// Its own group (it starts bootstrap), killed whole at once, and dead with this process.
+	p, err := procgroup.Start(context.Background(), cmd, procgroup.WithStopSignal(syscall.SIGKILL), procgroup.WithParentDeathSignal())
+	if err != nil {
 		return "", nil, fmt.Errorf("starting %s: %w", rie, err)
 	}
-	stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	}
+	stop = func() { _ = p.Stop(context.Background()) }
 	url = "http://" + front + "/2015-03-31/functions/function/invocations"
 	client := &http.Client{Timeout: 5 * time.Second}
 	for deadline := time.Now().Add(30 * time.Second); ; {

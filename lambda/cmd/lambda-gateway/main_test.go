@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
 )
 
 var binary string
@@ -78,23 +80,14 @@ func TestPrintsItsURLForwardsAndStopsOnSIGTERM(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := command(ctx, "--upstream", upstream.URL, "--region", "eu-west-1")
-	stdout, err := cmd.StdoutPipe()
+	session, err := gexec.Start(command(ctx, "--upstream", upstream.URL, "--region", "eu-west-1"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "LAMBDA_GATEWAY_URL=http://127.0.0.1:") {
-		t.Fatalf("first stdout line %q, %v; stderr:\n%s", line, err, stderr.String())
-	}
-	url := strings.TrimSpace(strings.TrimPrefix(line, "LAMBDA_GATEWAY_URL="))
+	defer session.Kill()
+	g := gomega.NewWithT(t)
+	g.Eventually(session.Out).WithTimeout(30*time.Second).Should(gbytes.Say(`LAMBDA_GATEWAY_URL=http://127\.0\.0\.1:\d+\n`), "stderr:\n%s", session.Err.Contents())
+	url := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(session.Out.Contents()), "\n", 2)[0], "LAMBDA_GATEWAY_URL="))
 
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/some-bucket/a//key?list-type=2", nil)
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AK/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=00")
@@ -110,13 +103,7 @@ func TestPrintsItsURLForwardsAndStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("the upstream got %+v, the client %q; want the request unchanged, Host included", got, body)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("after SIGTERM: %v; stderr:\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "stopping") {
-		t.Errorf("stderr does not say it stopped:\n%s", stderr.String())
-	}
+	session.Terminate()
+	g.Eventually(session).WithTimeout(30*time.Second).Should(gexec.Exit(0), "after SIGTERM; stderr:\n%s", session.Err.Contents())
+	g.Expect(session.Err).To(gbytes.Say("stopping"), "stderr does not say it stopped")
 }
