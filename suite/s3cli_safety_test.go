@@ -3,7 +3,6 @@ package suite
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -43,10 +42,7 @@ func device(dir, name string, major, minor uint32) string {
 // s3cliStallLimited starts s3cli with -c config, args and the short stall limit.
 func s3cliStallLimited(config string, args ...string) *gexec.Session {
 	GinkgoHelper()
-	cmd := exec.Command(env.S3CLI, append([]string{"-c", config}, args...)...)
-	cmd.Env = append(os.Environ(), "S3CLI_STALL_TIMEOUT="+stallLimit)
-	s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
+	s := startWith([]string{"S3CLI_STALL_TIMEOUT=" + stallLimit}, append([]string{"-c", config}, args...)...)
 	DeferCleanup(func() { s.Kill().Wait() }) // an s3cli that hangs must not outlive the spec
 	return s
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +49,9 @@ const (
 type Client struct {
 	cfg *config.Config
 	s3  *s3.Client
+	// pageSize is the MaxKeys of list and delete-recursive's listings; nil is the server's
+	// own (1000 on S3).
+	pageSize *int32
 }
 
 // New builds the S3 client described by cfg: endpoint, addressing style, TLS
@@ -90,7 +95,28 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Client, erro
 		}
 		o.UsePathStyle = cfg.UsePathStyle
 	}, s3Options(cfg, opt))
-	return &Client{cfg: cfg, s3: client}, nil
+	pageSize, err := listPageSize()
+	if err != nil {
+		return nil, err
+	}
+	return &Client{cfg: cfg, s3: client, pageSize: pageSize}, nil
+}
+
+// ListPageSizeEnv names the environment variable that asks for listings of fewer keys a page
+// than the server's 1000 (1 to 1000); meant for tests that follow several pages with few keys.
+const ListPageSizeEnv = "S3CLI_LIST_PAGE_SIZE"
+
+// listPageSize is the override of ListPageSizeEnv, nil when unset.
+func listPageSize() (*int32, error) {
+	v := os.Getenv(ListPageSizeEnv)
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return nil, fmt.Errorf("%s=%q is not a whole number from 1 to 1000", ListPageSizeEnv, v)
+	}
+	return aws.Int32(int32(n)), nil
 }
 
 func baseConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -1068,5 +1069,47 @@ func TestCtrlCWhileAFIFOHasNoReaderEndsTheGet(t *testing.T) {
 	// Release the opener that still waits, as a reader would.
 	if f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
 		f.Close()
+	}
+}
+
+// TestListAndDeleteRecursiveFollowEveryPageOfASmallerPageSize: with S3CLI_LIST_PAGE_SIZE=2 five
+// keys come in three listings, list yields all five in order, delete-recursive removes all of
+// them; a page size out of range is refused.
+func TestListAndDeleteRecursiveFollowEveryPageOfASmallerPageSize(t *testing.T) {
+	t.Setenv(ListPageSizeEnv, "2")
+	h := newHarness(t, false)
+	c := h.client(nil)
+	ctx := context.Background()
+	want := []string{"p-1", "p-2", "p-3", "p-4", "p-5"}
+	src := filepath.Join(t.TempDir(), "x")
+	if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range want {
+		if err := c.Put(ctx, src, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isList := func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "2" }
+	before := len(h.requests(isList))
+	var got []string
+	if err := c.List(ctx, "p-", func(k string) error { got = append(got, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("list = %v, want %v", got, want)
+	}
+	if pages := h.requests(isList)[before:]; len(pages) != 3 || pages[0].URL.Query().Get("max-keys") != "2" {
+		t.Errorf("%d listings (max-keys %q), want 3 of 2 keys", len(pages), pages[0].URL.Query().Get("max-keys"))
+	}
+	if n, err := c.DeleteRecursive(ctx, "p-"); err != nil || n != 5 {
+		t.Errorf("delete-recursive = %d, %v; want 5", n, err)
+	}
+	if left := h.srv.Keys(testBucket); len(left) != 0 {
+		t.Errorf("left %v", left)
+	}
+	t.Setenv(ListPageSizeEnv, "1001")
+	if _, err := New(ctx, c.cfg); err == nil || !strings.Contains(err.Error(), "S3CLI_LIST_PAGE_SIZE=\"1001\" is not a whole number from 1 to 1000") {
+		t.Errorf("New with page size 1001: %v", err)
 	}
 }

@@ -52,7 +52,7 @@ func (c *Client) DeleteRecursive(ctx context.Context, prefix string) (_ int, err
 	if err := c.readOnly(op); err != nil {
 		return 0, err
 	}
-	p := s3.NewListObjectsV2Paginator(c.s3, &s3.ListObjectsV2Input{Bucket: &c.cfg.BucketName, Prefix: c.listPrefix(prefix)})
+	p := s3.NewListObjectsV2Paginator(c.s3, &s3.ListObjectsV2Input{Bucket: &c.cfg.BucketName, Prefix: c.listPrefix(prefix), MaxKeys: c.pageSize})
 	deleted := 0
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -148,7 +148,7 @@ func (c *Client) List(ctx context.Context, prefix string, fn func(key string) er
 	if c.cfg.FolderName != "" {
 		strip = c.cfg.FolderName + "/"
 	}
-	p := s3.NewListObjectsV2Paginator(c.s3, &s3.ListObjectsV2Input{Bucket: &c.cfg.BucketName, Prefix: c.listPrefix(prefix)})
+	p := s3.NewListObjectsV2Paginator(c.s3, &s3.ListObjectsV2Input{Bucket: &c.cfg.BucketName, Prefix: c.listPrefix(prefix), MaxKeys: c.pageSize})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
