@@ -95,7 +95,7 @@ run() {
     waited=$(grep -m1 -oE 'ready \(built in [0-9.]+s, waited [0-9.hms]+\)' "$text" | grep -oE 'waited [0-9.hms]+' | cut -d' ' -f2 || true)
     result[$tree,$kind,package]="$(seconds "$built"); ${waited:+$(seconds "$waited")}"
   else # built inside the first lambda spec: the packager's own lines
-    built=$(grep -oE '(building (bootstrap|integration\.test|s3cli)|zipping [^ ]+)\.\.\. [0-9.]+s' "$text" | grep -oE '[0-9.]+s$' | tr -d s |
+    built=$(grep -oE '(building (bootstrap|integration\.test|s3cli)\.\.\.|built (bootstrap|integration\.test|s3cli) in|zipping [^ ]+\.\.\.) [0-9.]+s' "$text" | grep -oE '[0-9.]+s$' | tr -d s |
       awk '{ s += $1; n++ } END { if (n) printf "%.1f", s }')
     if [[ -n $built ]]; then result[$tree,$kind,package]="$built; $built"; fi
   fi

@@ -14,10 +14,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/s3cli-dev/s3cli/fixtures/names"
 	"github.com/s3cli-dev/s3cli/lambda/procgroup"
+	"golang.org/x/sync/errgroup"
 )
 
 // Component is one executable in the package.
@@ -110,16 +112,19 @@ func Build(ctx context.Context, moduleDir, out string, opts ...Option) (*Package
 	}
 	defer os.RemoveAll(work)
 
-	var files []File
-	for _, c := range Components {
+	// The three builds run at once: mostly links, each on one core. Their lines are whole.
+	o.log = &lockedWriter{w: o.log}
+	files := make([]File, len(Components))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range Components {
 		if c.Test && o.suite != "" {
 			c.Package = o.suite
 		}
-		path := filepath.Join(work, c.Name)
-		if err := o.build(ctx, moduleDir, c, path); err != nil {
-			return nil, err
-		}
-		files = append(files, File{Name: c.Name, Path: path})
+		files[i] = File{Name: c.Name, Path: filepath.Join(work, c.Name)}
+		g.Go(func() error { return o.build(gctx, moduleDir, c, files[i].Path) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 
 	fmt.Fprintf(o.log, "zipping %s... ", out)
@@ -151,7 +156,6 @@ func (o options) build(ctx context.Context, moduleDir string, c Component, out s
 	args = append(args, BuildFlags...)
 	args = append(args, "-ldflags", flags, c.Package)
 
-	fmt.Fprintf(o.log, "building %s... ", c.Name)
 	start := time.Now()
 	cmd := exec.Command(o.goCmd, args...)
 	cmd.Dir = moduleDir
@@ -161,19 +165,19 @@ func (o options) build(ctx context.Context, moduleDir string, c Component, out s
 	// In its own group with its compilers and linkers; when ctx ends the group gets SIGINT,
 	// and SIGKILL only after a grace period.
 	if err := procgroup.Run(ctx, cmd, procgroup.WithTail(8<<10)); err != nil {
-		fmt.Fprintln(o.log, "failed")
+		fmt.Fprintf(o.log, "building %s... failed\n", c.Name)
 		return fmt.Errorf("packaging: building %s (%s %s): %w", c.Name, o.goCmd, shellJoin(args), err)
 	}
 	info, err := os.Stat(out)
 	if c.Test && errors.Is(err, os.ErrNotExist) {
 		// go test -c writes nothing, and succeeds, for a package without test files.
-		fmt.Fprintln(o.log, "failed")
+		fmt.Fprintf(o.log, "building %s... failed\n", c.Name)
 		return fmt.Errorf("packaging: building %s: %s has no test files (name a Ginkgo suite package: SUITE_PKG=./path)", c.Name, c.Package)
 	}
 	if err != nil {
 		return fmt.Errorf("packaging: building %s: %w", c.Name, err)
 	}
-	fmt.Fprintf(o.log, "%s (%s)\n", seconds(time.Since(start)), megabytes(info.Size()))
+	fmt.Fprintf(o.log, "built %s in %s (%s)\n", c.Name, seconds(time.Since(start)), megabytes(info.Size()))
 	return nil
 }
 
@@ -236,3 +240,15 @@ func shellJoin(args []string) string {
 func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+// lockedWriter serialises writes to w, for the builds that log at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -62,7 +62,7 @@ func TestBuildTwiceGivesTheSameBytes(t *testing.T) {
 		t.Errorf("reported %s/%d, file is %s/%d", first.CodeSHA256, first.Size, names.CodeSHA256(a), len(a))
 	}
 	for _, step := range []string{"bootstrap", "integration.test", "s3cli"} {
-		if !regexp.MustCompile(`building ` + regexp.QuoteMeta(step) + `\.\.\. \d+\.\ds \(\d+\.\d MB\)\n`).MatchString(log.String()) {
+		if !regexp.MustCompile(`built ` + regexp.QuoteMeta(step) + ` in \d+\.\ds \(\d+\.\d MB\)\n`).MatchString(log.String()) {
 			t.Errorf("no progress line with a duration for %s:\n%s", step, log.String())
 		}
 	}
