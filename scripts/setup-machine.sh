@@ -41,8 +41,31 @@ install_packages() {
   log "installed $* in $((SECONDS - start))s"
 }
 docker_answers() { docker info >/dev/null 2>&1; }
+# A dockerd that was just stopped leaves its pid file until it has exited, and one that was
+# killed leaves it for good; either makes a new dockerd refuse to start ("pid file found").
+clear_docker_pidfile() {
+  local pidfile=/var/run/docker.pid old
+  [[ -f $pidfile ]] || return 0
+  old=$(cat "$pidfile" 2>/dev/null || true)
+  if [[ $old =~ ^[0-9]+$ && -d /proc/$old && $(cat "/proc/$old/comm" 2>/dev/null) == dockerd ]]; then
+    log "a dockerd (pid $old) is still shutting down; waiting up to 30s for it to exit..."
+    for _ in $(seq 1 60); do
+      [[ -d /proc/$old ]] || break
+      sleep 0.5
+    done
+    if [[ -d /proc/$old ]]; then
+      log "dockerd (pid $old) neither answers nor exits; stop it (kill $old) and run this again"
+      return 1
+    fi
+  fi
+  if [[ -f $pidfile ]]; then
+    log "removing $pidfile: the dockerd it names is gone"
+    $SUDO rm -f "$pidfile"
+  fi
+}
 start_dockerd() {
   local start=$SECONDS
+  clear_docker_pidfile || return 1
   log "starting dockerd in the background (log: /tmp/s3cli-dockerd.log)..."
   $SUDO setsid nohup dockerd >/tmp/s3cli-dockerd.log 2>&1 </dev/null &
   local pid=$!
