@@ -13,12 +13,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gexec"
 
 	"github.com/s3cli-dev/s3cli/fixtures"
 	"github.com/s3cli-dev/s3cli/fixtures/settings"
 	"github.com/s3cli-dev/s3cli/fixtures/targets"
 	"github.com/s3cli-dev/s3cli/lambda/pack"
+	"github.com/s3cli-dev/s3cli/lambda/procgroup"
 )
 
 // env is the run's fixture environment, ready in every parallel process once
@@ -75,9 +75,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s3cliBuilt := make(chan struct{}) // s3cli builds while the target starts
 	go func() {
 		defer close(s3cliBuilt)
-		s3cli, s3cliErr = s3cliBinary(s.S3CLIBin)
+		s3cli, s3cliErr = s3cliBinary(ctx, s.S3CLIBin)
 	}()
-	DeferCleanup(func() { <-s3cliBuilt; gexec.CleanupBuildArtifacts() }) // however the start ends
+	DeferCleanup(func() { <-s3cliBuilt }) // however the start ends, the go build is over
 	// make test-aws names the run (S3CLI_RUN_ID), so its sweep and artifacts find what the suite made.
 	opts := targets.OptionsFrom(s)
 	opts.LambdaGateway = lambdaGateway
@@ -126,24 +126,26 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 }, NodeTimeout(10*time.Minute))
 
 // buildS3CLI builds s3cli to bin/suite/s3cli of the module: a fixed path, so that an
-// unchanged s3cli is not linked again (go build keeps an output whose build ID matches).
-func buildS3CLI() (string, error) {
+// unchanged s3cli is not linked again (go build keeps an output whose build ID matches). The
+// go command runs in its own process group, as the packager's do, so an interrupt (ctx)
+// stops its compilers and linkers too.
+func buildS3CLI(ctx context.Context) (string, error) {
 	root, err := pack.ModuleRoot(".")
 	if err != nil {
 		return "", err
 	}
 	p := filepath.Join(root, "bin", "suite", "s3cli")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", p, s3cliPackage).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%w: %s", err, out)
+	if err := procgroup.Run(ctx, exec.Command("go", "build", "-o", p, s3cliPackage), procgroup.WithTail(8<<10)); err != nil {
+		return "", err
 	}
 	return p, nil
 }
 
 // s3cliBinary returns S3CLI_BIN when set (inside the Lambda function the binary sits beside
-// the suite), else builds the s3cli package with gexec.
-func s3cliBinary(p string) (string, error) {
+// the suite), else builds the s3cli package (buildS3CLI).
+func s3cliBinary(ctx context.Context, p string) (string, error) {
 	if p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("S3CLI_BIN %q: %w", p, err)
@@ -151,7 +153,7 @@ func s3cliBinary(p string) (string, error) {
 		return p, nil
 	}
 	start := time.Now()
-	p, err := buildS3CLI()
+	p, err := buildS3CLI(ctx)
 	if err != nil {
 		fmt.Fprintf(progress, "[suite] building s3cli (%s) failed after %s\n", s3cliPackage, time.Since(start).Round(100*time.Millisecond))
 		return "", fmt.Errorf("building s3cli from %s (set S3CLI_BIN to use a built binary): %w", s3cliPackage, err)
