@@ -70,14 +70,19 @@ type credSource struct {
 	firstExpiry func() time.Time
 }
 
-// sourceStart starts a source for role (whose credentials issuer obtains) with files in dir.
-// The Lambda entry gets a nil role: the function's own role is the source.
-type sourceStart func(ctx SpecContext, role *credsources.Role, issuer *credsources.Issuer, dir string) credSource
+// sourceStart starts a source with files in dir. newRole makes the run's role the source serves
+// (its policy on the allowed bucket, which it creates too) and the issuer of its credentials; a
+// source calls it only when it serves such a role, so one given a role of its own (web
+// identity on AWS) makes none. The Lambda entry gets nil: the function's own role is the source.
+type sourceStart func(ctx SpecContext, newRole roleMaker, dir string) credSource
+
+// roleMaker makes the run's role for a source (see sourceStart).
+type roleMaker func() (*credsources.Role, *credsources.Issuer)
 
 // expiringLifetime is how long each set of the expiring source lasts.
 const expiringLifetime = 2 * time.Second
 
-func lambdaRoleSource(SpecContext, *credsources.Role, *credsources.Issuer, string) credSource {
+func lambdaRoleSource(SpecContext, roleMaker, string) credSource {
 	return credSource{ambient: true, secrets: func() []string {
 		var s []string
 		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
@@ -89,7 +94,8 @@ func lambdaRoleSource(SpecContext, *credsources.Role, *credsources.Issuer, strin
 	}}
 }
 
-func imdsSource(ctx SpecContext, role *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+func imdsSource(ctx SpecContext, newRole roleMaker, dir string) credSource {
+	role, issuer := newRole()
 	m, err := credsources.StartIMDS(ctx, issuer, role.Name, dir, deferStop)
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: m.Env(), secrets: issuer.Secrets, refused: func(ctx SpecContext) {
@@ -102,7 +108,8 @@ func imdsSource(ctx SpecContext, role *credsources.Role, issuer *credsources.Iss
 	}}
 }
 
-func containerSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+func containerSource(ctx SpecContext, newRole roleMaker, dir string) credSource {
+	_, issuer := newRole()
 	c, err := credsources.StartContainer(issuer, dir, deferStop)
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: c.Env(), secrets: issuer.Secrets, refused: func(ctx SpecContext) {
@@ -118,7 +125,7 @@ func containerSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.I
 	}}
 }
 
-func webIdentitySource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+func webIdentitySource(ctx SpecContext, newRole roleMaker, dir string) credSource {
 	if env.Settings.WebIdentityRoleARN != "" {
 		return gitHubWebIdentitySource(ctx, dir)
 	}
@@ -127,6 +134,7 @@ func webIdentitySource(ctx SpecContext, _ *credsources.Role, issuer *credsources
 	} else if env.Given.RoleARN != "" {
 		Skip("in a rehearsal handed the CI stack's resources this entry needs S3CLI_WEB_IDENTITY_ROLE_ARN (make test-ci-policy gives it): the STS front signs the exchange with the host principal's key, and the CI role (rightly) holds no sts:AssumeRoleWithWebIdentity")
 	}
+	_, issuer := newRole()
 	w, err := credsources.StartWebIdentity(issuer, env.Target.Endpoint(), env.Region, env.Target.Config().Credentials, dir, deferStop)
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: w.Env(), secrets: issuer.Secrets, refused: func(ctx SpecContext) {
@@ -159,7 +167,8 @@ func forgedToken(ctx SpecContext, w *credsources.WebIdentity) {
 	Expect(sourceRefusal(ctx, s)).To(gbytes.Say("InvalidIdentityToken"))
 }
 
-func chainedProfileSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+func chainedProfileSource(ctx SpecContext, newRole roleMaker, dir string) credSource {
+	_, issuer := newRole()
 	p, err := credsources.WriteProfiles(ctx, issuer, env.Target.Config().Credentials, env.Target.Endpoint(), dir)
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: p.Env(credsources.ChainedProfile), secrets: issuer.Secrets, refused: func(ctx SpecContext) {
@@ -168,7 +177,8 @@ func chainedProfileSource(ctx SpecContext, _ *credsources.Role, issuer *credsour
 	}}
 }
 
-func processProfileSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+func processProfileSource(ctx SpecContext, newRole roleMaker, dir string) credSource {
+	_, issuer := newRole()
 	p, err := credsources.WriteProfiles(ctx, issuer, env.Target.Config().Credentials, env.Target.Endpoint(), dir)
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: p.Env(credsources.ProcessProfile), secrets: issuer.Secrets, refused: func(ctx SpecContext) {
@@ -176,7 +186,8 @@ func processProfileSource(ctx SpecContext, _ *credsources.Role, issuer *credsour
 	}}
 }
 
-func expiringSource(ctx SpecContext, _ *credsources.Role, issuer *credsources.Issuer, dir string) credSource {
+func expiringSource(ctx SpecContext, newRole roleMaker, dir string) credSource {
+	_, issuer := newRole()
 	c, err := credsources.StartContainer(issuer, dir, deferStop, credsources.WithLifetime(expiringLifetime))
 	Expect(err).NotTo(HaveOccurred())
 	return credSource{env: c.Env(), secrets: issuer.Secrets, expiring: true,
@@ -200,8 +211,7 @@ func sourceRefusal(ctx SpecContext, vars map[string]string) *gbytes.Buffer {
 // own refusal holds, and no key it handed out appears in the s3cli config or any output.
 func credentialSourceSpec(ctx SpecContext, start sourceStart, widened bool) {
 	var allowed, denied string
-	var role *credsources.Role
-	var issuer *credsources.Issuer
+	var newRole roleMaker
 	dir := GinkgoT().TempDir()
 	ambient := env.Target.Capabilities().Restricted
 	if ambient {
@@ -211,19 +221,22 @@ func credentialSourceSpec(ctx SpecContext, start sourceStart, widened bool) {
 		}
 	} else {
 		var err error
-		allowed, err = env.CreateBucket(ctx, "src-allowed", deferCleanup)
-		Expect(err).NotTo(HaveOccurred())
 		denied, err = env.CreateBucket(ctx, "src-denied", deferCleanup)
 		Expect(err).NotTo(HaveOccurred())
-		policy := []string{allowed}
-		if widened {
-			policy = append(policy, denied)
+		newRole = func() (*credsources.Role, *credsources.Issuer) {
+			var err error
+			allowed, err = env.CreateBucket(ctx, "src-allowed", deferCleanup)
+			Expect(err).NotTo(HaveOccurred())
+			policy := []string{allowed}
+			if widened {
+				policy = append(policy, denied)
+			}
+			role, err := credsources.NewRole(ctx, env, "src", policy, deferCleanup)
+			Expect(err).NotTo(HaveOccurred())
+			return role, credsources.NewIssuer(env.Clients.STS, role.ARN, "s3cli-source")
 		}
-		role, err = credsources.NewRole(ctx, env, "src", policy, deferCleanup)
-		Expect(err).NotTo(HaveOccurred())
-		issuer = credsources.NewIssuer(env.Clients.STS, role.ARN, "s3cli-source")
 	}
-	src := start(ctx, role, issuer, dir)
+	src := start(ctx, newRole, dir)
 	if src.ambient != ambient {
 		Skip(fmt.Sprintf("this source runs %s", map[bool]string{true: "inside the test-runner function", false: "host side"}[src.ambient]))
 	}
@@ -233,6 +246,7 @@ func credentialSourceSpec(ctx SpecContext, start sourceStart, widened bool) {
 		}
 		allowed = src.bucket
 	}
+	Expect(allowed).NotTo(BeEmpty(), "the source neither made the run's role nor named its role's bucket")
 	environ := os.Environ()
 	if !src.ambient {
 		environ = credsources.Environ(filepath.Join(dir, "home"), env.Region, src.env)
