@@ -38,7 +38,9 @@ on_signal() {
   local sig=$1
   if [[ -n $signalled ]]; then
     say "SIG$sig: still cleaning up after SIG$signalled ($((SECONDS - signal_at)) s ago; SIGKILL at ${grace} s)"
-    return
+    # Not a bare return: in a trap it returns the status of the command the signal interrupted
+    # (a `sleep` killed by it: 129), and set -e would then end this script before its cleanup.
+    return 0
   fi
   signalled=$sig signal_at=$SECONDS
   say "SIG$sig: stopping the run (SIGINT to its processes; whatever is left after ${grace} s is killed)"

@@ -5,7 +5,7 @@
 # output: while the emulator starts, while the Lambda package builds, during the s3cli specs,
 # during a Lambda invoke. Signals rotate over the moments so that SIGINT, SIGTERM, SIGHUP and
 # GitHub Actions' cancel (SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that) each reach
-# every target. A case fails when the run takes more than LIMIT seconds to end after the first
+# every target, and a second signal lands during the cleanup of a first ("twice"). A case fails when the run takes more than LIMIT seconds to end after the first
 # signal, exits 0, or leaves a process (found by the run id in its environment or its working
 # directory in the run's TMPDIR), a container (by the run's label), anything in its TMPDIR, or
 # a resource on the emulator (the suite's own leftover check, read from its output).
@@ -39,8 +39,8 @@ plan_for() {
     return
   fi
   case $1 in
-  0) echo "emulator:INT package:TERM s3cli:HUP invoke:github" ;;
-  *) echo "emulator:TERM package:HUP s3cli:github invoke:INT" ;;
+  0) echo "emulator:INT package:TERM s3cli:HUP invoke:github package:twice" ;;
+  *) echo "emulator:TERM package:HUP s3cli:github invoke:INT invoke:twice" ;;
   esac
 }
 
@@ -76,7 +76,7 @@ run_case() {
   if [[ $moment == emulator ]]; then mark=$(emulator_mark "$target"); else mark=${marks[$moment]}; fi
   case_failed=0
   cases=$((cases + 1))
-  printf '\n--- %s: %s during %s (run %s)\n' "$target" "$([[ $sig == github ]] && echo "GitHub's cancel" || echo "SIG$sig")" "$moment" "$id"
+  printf '\n--- %s: %s during %s (run %s)\n' "$target" "$(case $sig in github) echo "GitHub's cancel" ;; twice) echo "SIGTERM then SIGHUP" ;; *) echo "SIG$sig" ;; esac)" "$moment" "$id"
 
   set -m
   env TMPDIR="$tmp" S3CLI_RUN_ID="$id" make --no-print-directory test-local TARGET="$target" >"$log" 2>&1 &
@@ -101,6 +101,7 @@ run_case() {
   done
   local what="SIG$sig"
   if [[ $sig == github ]]; then what="SIGINT (SIGTERM 7.5 s later, SIGKILL at 10 s, as GitHub does)"; fi
+  if [[ $sig == twice ]]; then what="SIGTERM, and SIGHUP 0.3 s later (a second signal during the cleanup)"; fi
   printf '  moment reached after %ss; sending %s to process group %s\n' "$((SECONDS - start_wait))" "$what" "$pid"
   signalled_at=$(date +%s.%N)
   local needed_kill=0
@@ -117,6 +118,11 @@ run_case() {
       kill -KILL -- "-$pid" 2>/dev/null || true
     fi
   else
+    if [[ $sig == twice ]]; then
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      sleep 0.3
+      sig=HUP
+    fi
     kill -"$sig" -- "-$pid" 2>/dev/null || true
     local t=0
     while kill -0 "$pid" 2>/dev/null && ((t < limit * 10 + 50)); do
